@@ -1,0 +1,106 @@
+/**
+ * @module accounts/sessions — login sessions and their rotating refresh tokens (`id.secret`).
+ * Each refresh token works once; presenting a used one is reuse (RFC 9700 §4.14.2) and revokes the
+ * whole family. Revoking a session also marks its `sid` in Redis so its access tokens die at once.
+ */
+import { and, eq, gt, isNull } from 'drizzle-orm'
+import type { Deps } from '../deps.js'
+import { authSessions, refreshTokens } from '../db/schema/index.js'
+import { hashesEqual, randomId, sha256Hex } from '../lib/secrets.js'
+
+export const REMEMBER_TTL_MS = 30 * 24 * 3600_000
+export const SESSION_TTL_MS = 12 * 3600_000
+
+type SessionDeps = Pick<Deps, 'db' | 'redis' | 'keys' | 'config' | 'now'>
+
+async function issueRefreshToken(deps: SessionDeps, sessionId: string): Promise<string> {
+  const id = randomId(16)
+  const secret = randomId(40)
+  await deps.db.insert(refreshTokens).values({ id, sessionId, secretHash: sha256Hex(secret) })
+  return `${id}.${secret}`
+}
+
+export async function createSession(
+  deps: SessionDeps,
+  userId: string,
+  opts: { remember: boolean; userAgent?: string; ip?: string },
+) {
+  const now = deps.now()
+  const expiresAt = new Date(now + (opts.remember ? REMEMBER_TTL_MS : SESSION_TTL_MS))
+  const [session] = await deps.db
+    .insert(authSessions)
+    .values({ userId, remember: opts.remember, expiresAt, userAgent: opts.userAgent?.slice(0, 256), ip: opts.ip })
+    .returning()
+  const refreshToken = await issueRefreshToken(deps, session!.id)
+  return { session: session!, refreshToken }
+}
+
+export type RotateResult =
+  | { ok: true; userId: string; sessionId: string; remember: boolean; expiresAt: Date; refreshToken: string }
+  | { ok: false; reason: 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused'; userId?: string; sessionId?: string }
+
+export async function rotateRefreshToken(deps: SessionDeps, presented: string): Promise<RotateResult> {
+  const m = /^([a-z0-9]{16})\.([a-z0-9]{40})$/.exec(presented)
+  if (!m) return { ok: false, reason: 'malformed' }
+  const [, id, secret] = m as unknown as [string, string, string]
+  const now = new Date(deps.now())
+  const [row] = await deps.db
+    .select({ token: refreshTokens, session: authSessions })
+    .from(refreshTokens)
+    .innerJoin(authSessions, eq(authSessions.id, refreshTokens.sessionId))
+    .where(eq(refreshTokens.id, id))
+  if (!row || !hashesEqual(sha256Hex(secret), row.token.secretHash)) return { ok: false, reason: 'unknown' }
+  const { session } = row
+  if (session.revokedAt) return { ok: false, reason: 'revoked', userId: session.userId, sessionId: session.id }
+  if (session.expiresAt <= now) return { ok: false, reason: 'expired', userId: session.userId, sessionId: session.id }
+  // Claim the token atomically; losing the race means someone else already used it.
+  const claimed = await deps.db
+    .update(refreshTokens)
+    .set({ usedAt: now })
+    .where(and(eq(refreshTokens.id, id), isNull(refreshTokens.usedAt)))
+    .returning({ id: refreshTokens.id })
+  if (claimed.length === 0) {
+    await revokeSession(deps, session.id, 'refresh_token_reuse')
+    return { ok: false, reason: 'reused', userId: session.userId, sessionId: session.id }
+  }
+  await deps.db.update(authSessions).set({ lastUsedAt: now }).where(eq(authSessions.id, session.id))
+  const refreshToken = await issueRefreshToken(deps, session.id)
+  return {
+    ok: true,
+    userId: session.userId,
+    sessionId: session.id,
+    remember: session.remember,
+    expiresAt: session.expiresAt,
+    refreshToken,
+  }
+}
+
+async function markSidsRevoked(deps: SessionDeps, sids: string[]) {
+  if (sids.length === 0) return
+  const ttl = deps.config.ACCESS_TOKEN_TTL_S + 60
+  const multi = deps.redis.multi()
+  for (const sid of sids) multi.set(deps.keys.revokedSid(sid), '1', 'EX', ttl)
+  await multi.exec()
+}
+
+export async function revokeSession(deps: SessionDeps, sessionId: string, reason: string) {
+  await deps.db
+    .update(authSessions)
+    .set({ revokedAt: new Date(deps.now()), revokeReason: reason })
+    .where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt)))
+  await markSidsRevoked(deps, [sessionId])
+}
+
+/** Ends every open session of a user (password change/reset, "log out everywhere", disable). */
+export async function revokeAllSessions(deps: SessionDeps, userId: string, reason: string) {
+  const rows = await deps.db
+    .update(authSessions)
+    .set({ revokedAt: new Date(deps.now()), revokeReason: reason })
+    .where(and(eq(authSessions.userId, userId), isNull(authSessions.revokedAt), gt(authSessions.expiresAt, new Date(deps.now()))))
+    .returning({ id: authSessions.id })
+  await markSidsRevoked(
+    deps,
+    rows.map((r) => r.id),
+  )
+  return rows.length
+}

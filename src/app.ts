@@ -1,0 +1,50 @@
+/** @module app — builds the Hono app from deps: global middleware, error mapping, feature routers. No I/O here. */
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { requestId } from 'hono/request-id'
+import { authRoutes, meRoutes } from './accounts/routes.js'
+import { channelRoutes } from './channels/routes.js'
+import type { Deps } from './deps.js'
+import { healthRoutes } from './health/routes.js'
+import type { AppEnv } from './http/env.js'
+import { AppError, handleError, problem, problemResponse } from './http/errors.js'
+import { requestContext } from './http/middleware/request-context.js'
+import { securityHeaders } from './http/middleware/security-headers.js'
+import { openApiDocument } from './http/openapi.js'
+import { rtmpHookRoutes } from './rtmp-hooks/routes.js'
+import { streamKeyRoutes } from './stream-keys/routes.js'
+
+export type AppOptions = { isShuttingDown?: () => boolean }
+
+export function createApp(deps: Deps, opts: AppOptions = {}) {
+  const app = new Hono<AppEnv>()
+  app.use(requestId({ limitLength: 64 }))
+  app.use(requestContext(deps.log, deps.config.TRUST_PROXY))
+  app.use(securityHeaders({ https: deps.config.secureCookies }))
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: () => {
+        throw new AppError('PAYLOAD_TOO_LARGE', 'request body is larger than 64 KiB')
+      },
+    }),
+  )
+  app.onError((err, c) => handleError(err, c, deps.log))
+  app.notFound((c) => problemResponse(c, problem('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`, c.get('requestId'))))
+
+  app.route('/', healthRoutes(deps, opts.isShuttingDown ?? (() => false)))
+  app.get('/.well-known/jwks.json', (c) => {
+    c.header('Cache-Control', 'public, max-age=300')
+    return c.json(deps.tokens.jwks())
+  })
+  app.route('/hooks/rtmp', rtmpHookRoutes(deps))
+  app.route('/api/v1/auth', authRoutes(deps))
+  app.route('/api/v1/me', meRoutes(deps))
+  app.route('/api/v1/stream-keys', streamKeyRoutes(deps))
+  app.route('/api/v1/channels', channelRoutes(deps))
+  app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(deps.config.PUBLIC_URL)))
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

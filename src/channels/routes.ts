@@ -1,0 +1,24 @@
+/** @module channels/routes — `/api/v1/channels`: public listing and views, owner updates and history. */
+import { Hono } from 'hono'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/env.js'
+import { requireUser } from '../http/middleware/auth.js'
+import { validate } from '../http/validate.js'
+import { ChannelParam, ListQuery, PatchChannelBody, SessionsQuery } from './schemas.js'
+import { getChannel, listChannels, listSessions, updateChannel } from './service.js'
+
+export const channelRoutes = (deps: Deps) =>
+  new Hono<AppEnv>()
+    .get('/', validate('query', ListQuery), async (c) => {
+      const q = c.req.valid('query')
+      return c.json(await listChannels(deps, { liveOnly: q.live === 'true', limit: q.limit }))
+    })
+    .get('/:name', validate('param', ChannelParam), async (c) => {
+      return c.json(await getChannel(deps, c.req.valid('param').name))
+    })
+    .patch('/:name', requireUser(deps), validate('param', ChannelParam), validate('json', PatchChannelBody), async (c) => {
+      return c.json(await updateChannel(deps, c.req.valid('param').name, c.var.user, c.req.valid('json')))
+    })
+    .get('/:name/sessions', requireUser(deps), validate('param', ChannelParam), validate('query', SessionsQuery), async (c) => {
+      return c.json(await listSessions(deps, c.req.valid('param').name, c.var.user, c.req.valid('query').limit))
+    })

@@ -1,0 +1,108 @@
+/** @module config — the process configuration, validated once at boot from the environment. */
+import { readFileSync } from 'node:fs'
+import { z } from 'zod'
+
+const port = z.coerce.number().int().min(1).max(65535)
+const seconds = z.coerce.number().int().min(0)
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+
+/** `id=url,id2=url2`: each ingest node's control endpoint (nginx `rtmp_control` / `rtmp_stat`). */
+const ingestNodes = z.string().transform((s, ctx) => {
+  const nodes: Record<string, string> = {}
+  for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [id, url] = part.split('=', 2)
+    if (!id || !url || !/^[a-z0-9-]{1,32}$/.test(id) || !URL.canParse(url)) {
+      ctx.addIssue({ code: 'custom', message: `expected id=url pairs, got "${part}"` })
+      return z.NEVER
+    }
+    nodes[id] = url.replace(/\/+$/, '')
+  }
+  return nodes
+})
+
+export const ConfigSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    APP_HOST: z.string().default('127.0.0.1'),
+    APP_PORT: port.default(3000),
+    HTTP_PORT: port.default(8080),
+    RTMP_PORT: port.default(1935),
+    DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:54329/live'),
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:63799'),
+    /** Redis key prefix: lets several deployments (or test files) share one Redis. */
+    REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]*$/).default(''),
+    PUBLIC_URL: z.string().url().default('http://localhost:8080'),
+    /** What OBS is told to use; defaults to PUBLIC_URL's host on RTMP_PORT. */
+    RTMP_PUBLIC_URL: z.string().url().optional(),
+    SMTP_URL: z.string().url().optional(),
+    MAIL_FROM: z.string().default('Live <no-reply@localhost>'),
+    HOOK_SECRET: z.string().min(16, 'must be at least 16 characters').regex(/^[A-Za-z0-9_-]+$/, 'must be URL-safe'),
+    /** Source addresses allowed to call the RTMP hooks (nginx's hook proxy). */
+    HOOK_ALLOWED_IPS: csv.default(['127.0.0.1', '::1', '::ffff:127.0.0.1']),
+    INGEST_NODES: ingestNodes.default({}),
+    JWT_PRIVATE_KEY: z.string().optional(),
+    JWT_PRIVATE_KEY_FILE: z.string().optional(),
+    /** Public keys (PEM, concatenated) still accepted after a key rotation. */
+    JWT_PREVIOUS_PUBLIC_KEYS_FILE: z.string().optional(),
+    ACCESS_TOKEN_TTL_S: seconds.min(60).max(900).default(600),
+    ALLOWED_ORIGINS: csv.optional(),
+    RECONNECT_WINDOW_S: seconds.max(600).default(30),
+    /** nginx's notify_update_timeout; a live session with no on_update for 2× this is ingest_lost. */
+    NOTIFY_UPDATE_S: seconds.min(1).default(30),
+    TRUST_PROXY: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
+  })
+  .transform((c, ctx) => {
+    let jwtPrivateKeyPem = c.JWT_PRIVATE_KEY
+    if (!jwtPrivateKeyPem && c.JWT_PRIVATE_KEY_FILE) {
+      try {
+        jwtPrivateKeyPem = readFileSync(c.JWT_PRIVATE_KEY_FILE, 'utf8')
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_KEY_FILE'], message: `cannot read: ${(err as Error).message}` })
+        return z.NEVER
+      }
+    }
+    if (!jwtPrivateKeyPem) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_KEY_FILE'], message: 'set JWT_PRIVATE_KEY_FILE (or JWT_PRIVATE_KEY) to an Ed25519 PKCS#8 PEM key' })
+      return z.NEVER
+    }
+    let jwtPreviousPublicKeysPem: string[] = []
+    if (c.JWT_PREVIOUS_PUBLIC_KEYS_FILE) {
+      try {
+        const text = readFileSync(c.JWT_PREVIOUS_PUBLIC_KEYS_FILE, 'utf8')
+        jwtPreviousPublicKeysPem = text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? []
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['JWT_PREVIOUS_PUBLIC_KEYS_FILE'], message: `cannot read: ${(err as Error).message}` })
+        return z.NEVER
+      }
+    }
+    const publicUrl = new URL(c.PUBLIC_URL)
+    return {
+      ...c,
+      PUBLIC_URL: publicUrl.origin,
+      RTMP_PUBLIC_URL: c.RTMP_PUBLIC_URL ?? `rtmp://${publicUrl.hostname}:${c.RTMP_PORT}/live`,
+      ALLOWED_ORIGINS: c.ALLOWED_ORIGINS ?? [publicUrl.origin],
+      jwtPrivateKeyPem,
+      jwtPreviousPublicKeysPem,
+      secureCookies: publicUrl.protocol === 'https:',
+    }
+  })
+
+export type Config = z.output<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const result = ConfigSchema.safeParse(env)
+  if (result.success) return result.data
+  const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`)
+  throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`)
+}

@@ -1,0 +1,10 @@
+/** @module db/columns — columns shared by many tables. */
+import { timestamp } from 'drizzle-orm/pg-core'
+
+export const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow()
+export const updatedAt = () =>
+  timestamp('updated_at', { withTimezone: true })
+    .notNull()
+    .defaultNow()
+    .$onUpdate(() => new Date())
+export const tstz = (name: string) => timestamp(name, { withTimezone: true })

@@ -1,0 +1,31 @@
+/** @module db/schema/channels — one channel per user, named after the username; title and chat rules. */
+import { sql } from 'drizzle-orm'
+import { boolean, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { createdAt, updatedAt } from '../columns.js'
+import { users } from './users.js'
+
+export const channels = pgTable(
+  'channels',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ownerId: uuid('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    title: text('title').notNull().default(''),
+    /** Chat rules (issue: chat moderation); 0 / null means off. */
+    slowModeSeconds: integer('slow_mode_seconds').notNull().default(0),
+    followersOnlyMinutes: integer('followers_only_minutes'),
+    emoteOnly: boolean('emote_only').notNull().default(false),
+    maxMessageLength: integer('max_message_length').notNull().default(500),
+    blockedTerms: text('blocked_terms')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('channels_name_idx').on(t.name), uniqueIndex('channels_owner_idx').on(t.ownerId)],
+)
+
+export type Channel = typeof channels.$inferSelect

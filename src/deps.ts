@@ -1,0 +1,26 @@
+/** @module deps — what the composition root builds and hands to every feature. */
+import type { TokenService } from './accounts/tokens.js'
+import type { Config } from './config.js'
+import type { Db } from './db/client.js'
+import type { IngestControl } from './live/ingest-control.js'
+import type { LiveRegistry } from './live/registry.js'
+import type { Logger } from './log.js'
+import type { Mailer } from './mail/mailer.js'
+import type { Redis } from './redis/client.js'
+import type { Keys } from './redis/keys.js'
+
+export interface Deps {
+  config: Config
+  log: Logger
+  db: Db
+  redis: Redis
+  /** Subscriber connection: only (P|S)SUBSCRIBE-family commands. */
+  redisSub: Redis
+  keys: Keys
+  mailer: Mailer
+  tokens: TokenService
+  live: LiveRegistry
+  ingest: IngestControl
+  /** Injected clock (ms since epoch) so time-based rules are testable without sleeping. */
+  now: () => number
+}

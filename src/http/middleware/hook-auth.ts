@@ -1,0 +1,30 @@
+/**
+ * @module http/middleware/hook-auth — only our nginx may call the RTMP hooks: a shared secret
+ * in the hook URL (nginx-rtmp cannot send headers) and a source-address allowlist.
+ */
+import { getConnInfo } from '@hono/node-server/conninfo'
+import { createMiddleware } from 'hono/factory'
+import { compareSecret } from '../../lib/secrets.js'
+import type { AppEnv } from '../env.js'
+
+export type HookEnv = AppEnv & { Variables: { node: string } }
+
+const NODE_RE = /^[a-z0-9-]{1,32}$/
+
+export const hookAuth = (opts: { secret: string; allowedIps: string[] }) =>
+  createMiddleware<HookEnv>(async (c, next) => {
+    let peer: string | undefined
+    try {
+      peer = getConnInfo(c).remote.address
+    } catch {
+      peer = undefined // app.request() in tests: no socket, so only the secret is checked
+    }
+    const node = c.req.query('node') ?? ''
+    const secretOk = compareSecret(c.req.query('secret') ?? '', opts.secret)
+    if (!secretOk || !NODE_RE.test(node) || (peer !== undefined && !opts.allowedIps.includes(peer))) {
+      c.var.log.warn({ peer, node: NODE_RE.test(node) ? node : '(invalid)' }, 'hook call refused')
+      return c.text('forbidden', 403)
+    }
+    c.set('node', node)
+    await next()
+  })

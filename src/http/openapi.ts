@@ -1,0 +1,70 @@
+/** @module http/openapi — the OpenAPI 3.1 document of the public HTTP API, built from the same zod schemas the routes validate with. */
+import { z } from 'zod'
+import { LoginBody, RefreshBody, RegisterBody, ResetBody, ForgotBody, TokenBody } from '../accounts/schemas.js'
+import { PatchChannelBody } from '../channels/schemas.js'
+import { CreateKeyBody } from '../stream-keys/schemas.js'
+
+type Op = { summary: string; auth?: boolean; body?: z.ZodType; ok: number; tag: string; params?: string[]; query?: Record<string, string> }
+
+const OPS: Record<string, Record<string, Op>> = {
+  '/api/v1/auth/register': { post: { tag: 'auth', summary: 'Create an account (sends a confirmation mail)', body: RegisterBody, ok: 201 } },
+  '/api/v1/auth/verify-email': { post: { tag: 'auth', summary: 'Confirm an email address with the mailed token', body: TokenBody, ok: 200 } },
+  '/api/v1/auth/resend-verification': { post: { tag: 'auth', summary: 'Send the confirmation mail again', auth: true, ok: 202 } },
+  '/api/v1/auth/login': { post: { tag: 'auth', summary: 'Log in; returns an access token and a rotating refresh token', body: LoginBody, ok: 200 } },
+  '/api/v1/auth/refresh': { post: { tag: 'auth', summary: 'Exchange a refresh token (body or cookie) for new tokens', body: RefreshBody, ok: 200 } },
+  '/api/v1/auth/logout': { post: { tag: 'auth', summary: 'End this session (`?everywhere=true`: every session)', auth: true, ok: 204 } },
+  '/api/v1/auth/password/forgot': { post: { tag: 'auth', summary: 'Mail a password reset link (always 202)', body: ForgotBody, ok: 202 } },
+  '/api/v1/auth/password/reset': { post: { tag: 'auth', summary: 'Set a new password with the mailed token; ends every session', body: ResetBody, ok: 200 } },
+  '/api/v1/me': { get: { tag: 'auth', summary: 'The current user', auth: true, ok: 200 } },
+  '/api/v1/stream-keys': {
+    post: { tag: 'stream-keys', summary: 'Create a stream key; the only response that contains it', auth: true, body: CreateKeyBody, ok: 201 },
+    get: { tag: 'stream-keys', summary: 'List stream keys (previews only)', auth: true, ok: 200 },
+  },
+  '/api/v1/stream-keys/{id}': { delete: { tag: 'stream-keys', summary: 'Revoke a key; drops a live publisher using it', auth: true, params: ['id'], ok: 204 } },
+  '/api/v1/channels': { get: { tag: 'channels', summary: 'List channels', query: { live: 'true to list live channels only' }, ok: 200 } },
+  '/api/v1/channels/{name}': {
+    get: { tag: 'channels', summary: 'A channel, its live status and playback URL', params: ['name'], ok: 200 },
+    patch: { tag: 'channels', summary: 'Update the title (owner)', auth: true, params: ['name'], body: PatchChannelBody, ok: 200 },
+  },
+  '/api/v1/channels/{name}/sessions': { get: { tag: 'channels', summary: 'Stream session history (owner)', auth: true, params: ['name'], ok: 200 } },
+}
+
+const Problem = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'code', 'detail'],
+  properties: {
+    type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' },
+    detail: { type: 'string' }, requestId: { type: 'string' },
+    errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+  },
+}
+
+export function openApiDocument(serverUrl: string) {
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const [path, methods] of Object.entries(OPS)) {
+    paths[path] = {}
+    for (const [method, op] of Object.entries(methods)) {
+      paths[path][method] = {
+        tags: [op.tag],
+        summary: op.summary,
+        ...(op.auth ? { security: [{ bearer: [] }] } : {}),
+        parameters: [
+          ...(op.params ?? []).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+          ...Object.entries(op.query ?? {}).map(([name, description]) => ({ name, in: 'query', description, schema: { type: 'string' } })),
+        ],
+        ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(op.body, { io: 'input' }) } } } } : {}),
+        responses: {
+          [op.ok]: { description: 'success' },
+          default: { description: 'error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+        },
+      }
+    }
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Live control plane API', version: '1' },
+    servers: [{ url: serverUrl }],
+    paths,
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }, schemas: { Problem } },
+  }
+}

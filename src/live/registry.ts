@@ -1,0 +1,227 @@
+/**
+ * @module live/registry — who is live where: the per-channel session state machine over Redis,
+ * with history in Postgres and lifecycle events on Redis.
+ *
+ *   (none) ──publish──▶ live ──publish_done──▶ reconnecting ──window passes──▶ ended(publisher_left)
+ *                        ▲  │                      │
+ *                        │  └─no on_update for 2 intervals──▶ ended(ingest_lost)
+ *                        └──────publish (same channel, any of its keys, within window)
+ *   live|reconnecting ──kick / key revoked / account disabled / limit──▶ ended(reason)
+ *
+ * Sessions are found by (ingest node, nginx clientid), never by stream name: after the rename
+ * nginx still reports the original name (the key) in later hooks.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Db } from '../db/client.js'
+import type { EndReason } from '../db/schema/index.js'
+import type { Logger } from '../log.js'
+import type { Redis } from '../redis/client.js'
+import type { Keys } from '../redis/keys.js'
+import { emitStreamEvent } from './events.js'
+import { closeSession, noteReconnect, openSession } from './history.js'
+import type { IngestControl } from './ingest-control.js'
+import { END, PUBLISH, PUBLISH_DONE, UPDATE } from './scripts.js'
+
+export type LiveState = 'live' | 'reconnecting'
+
+export type LiveEntry = {
+  channel: string
+  state: LiveState
+  sessionId: string
+  node: string
+  clientId: string
+  keyId: string
+  userId: string
+  channelId: string
+  startedAt: number
+  deadline: number
+  lastUpdateAt: number
+  leftAt: number | null
+  reconnects: number
+}
+
+export type PublishResult =
+  | { outcome: 'started' | 'resumed' | 'same'; sessionId: string; startedAt: number }
+  | { outcome: 'busy'; sessionId: string }
+
+export interface LiveRegistry {
+  publish(p: { channel: string; channelId: string; userId: string; keyId: string; node: string; clientId: string }): Promise<PublishResult>
+  /** Refreshes the live publisher's deadline; null when (node, clientId) is not a live publisher. */
+  update(node: string, clientId: string): Promise<LiveEntry | null>
+  publishDone(node: string, clientId: string): Promise<void>
+  get(channel: string): Promise<LiveEntry | null>
+  list(): Promise<LiveEntry[]>
+  /** Ends the channel's session now (dropping the publisher on its node); `onlyKeyId` limits it to one key. */
+  end(channel: string, reason: EndReason, opts?: { onlyKeyId?: string }): Promise<boolean>
+  /** Ends every session whose deadline has passed; returns how many. */
+  sweep(): Promise<number>
+}
+
+type Clients = {
+  redis: Redis
+  keys: Keys
+  db: Db
+  log: Logger
+  ingest: IngestControl
+  now: () => number
+  reconnectWindowS: number
+  notifyUpdateS: number
+}
+
+/** Garbage-collection grace past a deadline: the sweeper, not key expiry, ends sessions. */
+const GC_MS = 10 * 60_000
+
+function parseEntry(channel: string, flat: string[] | null): LiveEntry | null {
+  if (!flat || flat.length === 0) return null
+  const h: Record<string, string> = {}
+  for (let i = 0; i < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!
+  if (!h.state || !h.sessionId) return null
+  return {
+    channel,
+    state: h.state as LiveState,
+    sessionId: h.sessionId,
+    node: h.node ?? '',
+    clientId: h.clientId ?? '',
+    keyId: h.keyId ?? '',
+    userId: h.userId ?? '',
+    channelId: h.channelId ?? '',
+    startedAt: Number(h.startedAt),
+    deadline: Number(h.deadline),
+    lastUpdateAt: Number(h.lastUpdateAt ?? h.startedAt),
+    leftAt: h.leftAt ? Number(h.leftAt) : null,
+    reconnects: Number(h.reconnects ?? 0),
+  }
+}
+
+export function createRedisLiveRegistry(c: Clients): LiveRegistry {
+  const { redis, keys } = c
+  // Two update intervals plus slack: one lost on_update is not yet a lost ingest.
+  const liveTtlMs = () => 2 * c.notifyUpdateS * 1000 + 5000
+  const windowMs = () => c.reconnectWindowS * 1000
+
+  async function channelOf(node: string, clientId: string): Promise<string | null> {
+    return redis.get(keys.liveClient(node, clientId))
+  }
+
+  /** Runs END and, if this call won, closes history and announces the end. */
+  async function finish(channel: string, sessionId: string, reason: EndReason, opts: { onlyIfDue: boolean }) {
+    const flat = (await redis.eval(END, 3, keys.liveChannel(channel), keys.liveDeadlines(), keys.liveStarted(),
+      channel, sessionId, c.now(), opts.onlyIfDue ? '1' : '0')) as string[] | null
+    const entry = parseEntry(channel, flat)
+    if (!entry) return null
+    // A stream that dropped and never came back ended when it dropped, not when the window closed.
+    const endedAt = entry.state === 'reconnecting' && entry.leftAt
+      ? entry.leftAt
+      : reason === 'ingest_lost' ? entry.lastUpdateAt : c.now()
+    await closeSession(c.db, sessionId, new Date(endedAt), reason)
+    await emitStreamEvent(redis, keys, {
+      type: 'stream.offline', channel, sessionId, reason, endedAt: new Date(endedAt).toISOString(),
+    }, { durable: true })
+    c.log.info({ channel, sessionId, reason }, 'stream ended')
+    return entry
+  }
+
+  const registry: LiveRegistry = {
+    async publish(p) {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const sessionId = randomUUID()
+        const now = c.now()
+        const [outcome, sid, startedAt] = (await redis.eval(PUBLISH, 4,
+          keys.liveChannel(p.channel), keys.liveClient(p.node, p.clientId), keys.liveDeadlines(), keys.liveStarted(),
+          p.channel, sessionId, p.node, p.clientId, p.keyId, p.userId, p.channelId, now, liveTtlMs(), GC_MS,
+        )) as [string, string, string]
+        if (outcome === 'stale') {
+          // The previous session's deadline passed but no sweeper got to it yet: end it, then retry.
+          const prev = await registry.get(p.channel)
+          await finish(p.channel, sid, prev?.state === 'reconnecting' ? 'publisher_left' : 'ingest_lost', { onlyIfDue: true })
+          continue
+        }
+        if (outcome === 'busy') return { outcome, sessionId: sid }
+        const started = Number(startedAt)
+        if (outcome === 'started') {
+          try {
+            await openSession(c.db, { id: sid, channelId: p.channelId, streamKeyId: p.keyId, ingestNode: p.node, startedAt: new Date(started) })
+          } catch (err) {
+            // Without a history row the session must not exist: undo the claim, fail the publish.
+            await redis.eval(END, 3, keys.liveChannel(p.channel), keys.liveDeadlines(), keys.liveStarted(), p.channel, sid, now, '0')
+            throw err
+          }
+        } else if (outcome === 'resumed') {
+          await noteReconnect(c.db, sid, p.node)
+        }
+        if (outcome !== 'same') {
+          await emitStreamEvent(redis, keys, {
+            type: 'stream.online', channel: p.channel, sessionId: sid, startedAt: new Date(started).toISOString(),
+            resumed: outcome === 'resumed',
+          }, { durable: outcome === 'started' })
+        }
+        c.log.info({ channel: p.channel, sessionId: sid, node: p.node, outcome }, 'publish accepted')
+        return { outcome: outcome as 'started' | 'resumed' | 'same', sessionId: sid, startedAt: started }
+      }
+      throw new Error('live registry: publish kept finding a stale session')
+    },
+
+    async update(node, clientId) {
+      const channel = await channelOf(node, clientId)
+      if (!channel) return null
+      const flat = (await redis.eval(UPDATE, 3, keys.liveChannel(channel), keys.liveDeadlines(), keys.liveClient(node, clientId),
+        channel, node, clientId, c.now(), liveTtlMs(), GC_MS)) as string[] | null
+      return parseEntry(channel, flat)
+    },
+
+    async publishDone(node, clientId) {
+      const channel = await channelOf(node, clientId)
+      if (!channel) return // a refused publisher, a duplicate, or already ended: nothing to do
+      const res = (await redis.eval(PUBLISH_DONE, 3, keys.liveChannel(channel), keys.liveDeadlines(), keys.liveClient(node, clientId),
+        channel, node, clientId, c.now(), windowMs(), GC_MS)) as [string, string] | null
+      if (!res) return
+      const [outcome, sessionId] = res
+      if (outcome === 'end') {
+        await finish(channel, sessionId, 'publisher_left', { onlyIfDue: false })
+        return
+      }
+      await emitStreamEvent(redis, keys, { type: 'stream.reconnecting', channel, sessionId }, { durable: false })
+      c.log.info({ channel, sessionId, windowS: c.reconnectWindowS }, 'publisher left; reconnect window open')
+    },
+
+    async get(channel) {
+      return parseEntry(channel, (await redis.call('HGETALL', keys.liveChannel(channel))) as string[])
+    },
+
+    async list() {
+      const channels = await redis.zrange(keys.liveStarted(), '0', '-1')
+      const entries = await Promise.all(channels.map((ch) => registry.get(ch)))
+      const now = c.now()
+      return entries.filter((e): e is LiveEntry => e !== null && e.deadline > now)
+    },
+
+    async end(channel, reason, opts = {}) {
+      const entry = await registry.get(channel)
+      if (!entry) return false
+      if (opts.onlyKeyId && entry.keyId !== opts.onlyKeyId) return false
+      const ended = await finish(channel, entry.sessionId, reason, { onlyIfDue: false })
+      if (!ended) return false
+      // End first, then drop: the publish_done that follows finds no session and is ignored, and
+      // if the drop fails the publisher's next on_update is refused.
+      if (ended.state === 'live') await c.ingest.dropPublisher(ended.node, channel)
+      return true
+    },
+
+    async sweep() {
+      const now = c.now()
+      const due = await redis.zrangebyscore(keys.liveDeadlines(), '-inf', String(now), 'LIMIT', 0, 200)
+      let ended = 0
+      for (const channel of due) {
+        const entry = await registry.get(channel)
+        if (!entry) {
+          await redis.zrem(keys.liveDeadlines(), channel)
+          continue
+        }
+        const reason: EndReason = entry.state === 'reconnecting' ? 'publisher_left' : 'ingest_lost'
+        if (await finish(channel, entry.sessionId, reason, { onlyIfDue: true })) ended++
+      }
+      return ended
+    },
+  }
+  return registry
+}

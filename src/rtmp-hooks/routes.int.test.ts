@@ -1,0 +1,182 @@
+import { eq } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestApp, manualClock, type TestApp } from '../../test/harness.js'
+import { createUser, streamKeyFor } from '../../test/factories.js'
+import { streamSessions } from '../db/schema/index.js'
+
+const clock = manualClock()
+let t: TestApp
+let clientSeq = 1000
+
+beforeAll(async () => {
+  t = await createTestApp({ env: { RECONNECT_WINDOW_S: '30', NOTIFY_UPDATE_S: '30' }, now: clock.now })
+})
+afterAll(() => t.close())
+
+function hook(path: 'publish' | 'update' | 'publish-done', fields: string, opts: { secret?: string; node?: string } = {}) {
+  const q = new URLSearchParams({ node: opts.node ?? 'n1', secret: opts.secret ?? t.deps.config.HOOK_SECRET })
+  return t.app.request(`/hooks/rtmp/${path}?${q}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: fields,
+  })
+}
+const publishBody = (key: string, clientid: number, extra = '') =>
+  `app=live&flashver=FMLE%2F3.0&swfurl=&tcurl=rtmp%3A%2F%2F127.0.0.1%2Flive&pageurl=&addr=127.0.0.1&clientid=${clientid}&call=publish&name=${encodeURIComponent(key)}&type=live${extra}`
+const updateBody = (key: string, clientid: number) =>
+  `app=live&flashver=FMLE%2F3.0&addr=127.0.0.1&clientid=${clientid}&call=update_publish&time=30&timestamp=30000&name=${encodeURIComponent(key)}`
+const doneBody = (key: string, clientid: number) =>
+  `app=live&flashver=FMLE%2F3.0&addr=127.0.0.1&clientid=${clientid}&call=publish_done&name=${encodeURIComponent(key)}`
+
+async function broadcaster() {
+  const user = await createUser(t.deps)
+  const { key, row } = await streamKeyFor(t.deps, user)
+  return { user, key, keyId: row.id, channel: user.username, clientId: clientSeq++ }
+}
+
+describe('hook authentication', () => {
+  it('refuses a wrong secret, a missing secret and a bad node id with 403', async () => {
+    const b = await broadcaster()
+    expect((await hook('publish', publishBody(b.key, b.clientId), { secret: 'wrong-secret-wrong-secret' })).status).toBe(403)
+    expect((await t.app.request('/hooks/rtmp/publish?node=n1', { method: 'POST', body: publishBody(b.key, b.clientId) })).status).toBe(403)
+    expect((await hook('publish', publishBody(b.key, b.clientId), { node: 'BAD NODE' })).status).toBe(403)
+    expect(await t.deps.live.get(b.channel)).toBeNull()
+  })
+})
+
+describe('on_publish', () => {
+  it('accepts a good key with 302 to the channel name and opens a session', async () => {
+    const b = await broadcaster()
+    const res = await hook('publish', publishBody(b.key, b.clientId))
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe(b.channel)
+    const entry = await t.deps.live.get(b.channel)
+    expect(entry).toMatchObject({ state: 'live', node: 'n1', clientId: String(b.clientId), keyId: b.keyId })
+    const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, entry!.sessionId))
+    expect(row).toMatchObject({ ingestNode: 'n1', endedAt: null })
+  })
+
+  it('judges the real key when the publish URL injects name= and call= args', async () => {
+    const b = await broadcaster()
+    const other = await broadcaster()
+    // nginx appends the publisher's query raw: the first occurrence is nginx's own field.
+    const res = await hook('publish', publishBody('live_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', b.clientId, `&name=${other.key}&call=play`))
+    expect(res.status).toBe(403)
+    const ok = await hook('publish', publishBody(b.key, b.clientId, '&name=evil&call=play&app=hls'))
+    expect(ok.status).toBe(302)
+    expect(ok.headers.get('location')).toBe(b.channel)
+  })
+
+  it.each([
+    ['wrong secret', (k: string) => `${k.slice(0, -4)}aaaa`],
+    ['malformed', () => 'not-a-key'],
+    ['path traversal', () => '../../etc/passwd'],
+    ['empty', () => ''],
+    ['oversized', () => 'x'.repeat(5000)],
+    ['unknown id', () => 'live_zzzzzzzzzzzz_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb'],
+  ])('refuses a %s key with 403', async (_label, mutate) => {
+    const b = await broadcaster()
+    const res = await hook('publish', publishBody(mutate(b.key), b.clientId))
+    expect([400, 403]).toContain(res.status)
+    expect(await t.deps.live.get(b.channel)).toBeNull()
+  })
+
+  it('refuses a revoked key and an unverified account', async () => {
+    const b = await broadcaster()
+    await t.json('DELETE', `/api/v1/stream-keys/${b.keyId}`) // unauthenticated: must not revoke
+    const { revokeStreamKey } = await import('../stream-keys/service.js')
+    await revokeStreamKey(t.deps, b.user.id, b.keyId)
+    expect((await hook('publish', publishBody(b.key, b.clientId))).status).toBe(403)
+
+    const unverified = await createUser(t.deps, { verified: false })
+    const { key } = await streamKeyFor(t.deps, unverified)
+    expect((await hook('publish', publishBody(key, clientSeq++))).status).toBe(403)
+  })
+
+  it('refuses a second publisher for a live channel with 409 and keeps the first', async () => {
+    const b = await broadcaster()
+    const second = await streamKeyFor(t.deps, b.user, 'backup')
+    expect((await hook('publish', publishBody(b.key, b.clientId))).status).toBe(302)
+    const first = await t.deps.live.get(b.channel)
+    expect((await hook('publish', publishBody(second.key, clientSeq++))).status).toBe(409)
+    // nginx sends publish_done for the refused client: it must be ignored.
+    await hook('publish-done', doneBody(second.key, clientSeq - 1))
+    expect(await t.deps.live.get(b.channel)).toMatchObject({ state: 'live', sessionId: first!.sessionId, clientId: String(b.clientId) })
+  })
+
+  it('refuses a malformed form with 400', async () => {
+    expect((await hook('publish', 'app=live&call=publish&clientid=abc&name=x')).status).toBe(400)
+    expect((await hook('publish', 'app=other&call=publish&clientid=1&name=x')).status).toBe(400)
+  })
+})
+
+describe('on_update and on_publish_done', () => {
+  it('update keeps a live session and drops an unknown one', async () => {
+    const b = await broadcaster()
+    await hook('publish', publishBody(b.key, b.clientId))
+    const before = await t.deps.live.get(b.channel)
+    clock.advance(30_000)
+    expect((await hook('update', updateBody(b.key, b.clientId))).status).toBe(200)
+    const after = await t.deps.live.get(b.channel)
+    expect(after!.deadline).toBeGreaterThan(before!.deadline)
+    expect((await hook('update', updateBody(b.key, 999_999))).status).toBe(403)
+    expect((await hook('update', updateBody(b.key, b.clientId), { node: 'n2' })).status).toBe(403)
+  })
+
+  it('publish_done opens the reconnect window; a republish within it continues the same session', async () => {
+    const b = await broadcaster()
+    await hook('publish', publishBody(b.key, b.clientId))
+    const { sessionId } = (await t.deps.live.get(b.channel))!
+    expect((await hook('publish-done', doneBody(b.key, b.clientId))).status).toBe(200)
+    expect(await t.deps.live.get(b.channel)).toMatchObject({ state: 'reconnecting', sessionId })
+    clock.advance(10_000)
+    const again = clientSeq++
+    expect((await hook('publish', publishBody(b.key, again))).status).toBe(302)
+    expect(await t.deps.live.get(b.channel)).toMatchObject({ state: 'live', sessionId, clientId: String(again), reconnects: 1 })
+    const rows = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, sessionId))
+    expect(rows).toHaveLength(1)
+    expect(rows[0]!.reconnects).toBe(1)
+  })
+
+  it('ends the session as publisher_left when the window passes, with the time the publisher left', async () => {
+    const b = await broadcaster()
+    await hook('publish', publishBody(b.key, b.clientId))
+    const { sessionId } = (await t.deps.live.get(b.channel))!
+    const leftAt = clock.now()
+    await hook('publish-done', doneBody(b.key, b.clientId))
+    // publish_done is idempotent: a repeat changes nothing.
+    await hook('publish-done', doneBody(b.key, b.clientId))
+    clock.advance(31_000)
+    expect(await t.deps.live.sweep()).toBeGreaterThanOrEqual(1)
+    expect(await t.deps.live.get(b.channel)).toBeNull()
+    const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, sessionId))
+    expect(row!.endReason).toBe('publisher_left')
+    expect(Math.abs(row!.endedAt!.getTime() - leftAt)).toBeLessThan(1000)
+  })
+
+  it('ends a session whose ingest stopped calling on_update as ingest_lost', async () => {
+    const b = await broadcaster()
+    await hook('publish', publishBody(b.key, b.clientId))
+    const { sessionId } = (await t.deps.live.get(b.channel))!
+    clock.advance(2 * 30_000 + 6_000)
+    await t.deps.live.sweep()
+    const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, sessionId))
+    expect(row!.endReason).toBe('ingest_lost')
+    // The old publisher, should it still be connected somehow, is dropped at its next update.
+    expect((await hook('update', updateBody(b.key, b.clientId))).status).toBe(403)
+  })
+
+  it('answers 503 when a dependency is down (nginx then refuses the publish)', async () => {
+    const broken = await createTestApp({ env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nope' } })
+    try {
+      const q = new URLSearchParams({ node: 'n1', secret: broken.deps.config.HOOK_SECRET })
+      const res = await broken.app.request(`/hooks/rtmp/publish?${q}`, {
+        method: 'POST',
+        body: publishBody('live_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 1),
+      })
+      expect(res.status).toBe(503)
+    } finally {
+      await broken.close()
+    }
+  })
+})

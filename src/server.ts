@@ -1,0 +1,88 @@
+/**
+ * @module server — the composition root: config → clients → services → app → HTTP server →
+ * background jobs, and the graceful shutdown that undoes it in reverse. `main.ts` runs it from
+ * the environment; tests run it with their own config.
+ */
+import { serve } from '@hono/node-server'
+import type { ServerType } from '@hono/node-server'
+import { createTokenService } from './accounts/tokens.js'
+import { createApp } from './app.js'
+import type { Config } from './config.js'
+import { createDb } from './db/client.js'
+import type { Deps } from './deps.js'
+import { createIngestControl } from './live/ingest-control.js'
+import { createRedisLiveRegistry } from './live/registry.js'
+import { startSweeper } from './live/sweeper.js'
+import { createLogger, type Logger } from './log.js'
+import { createMailer } from './mail/mailer.js'
+import { createRedis } from './redis/client.js'
+import { createKeys } from './redis/keys.js'
+
+export type Running = { deps: Deps; server: ServerType; port: number; shutdown(): Promise<void> }
+
+export async function buildDeps(config: Config, log: Logger = createLogger({ level: config.LOG_LEVEL }), now = Date.now) {
+  const { db, sql } = createDb(config.DATABASE_URL)
+  const { redis, redisSub } = createRedis(config.REDIS_URL)
+  const keys = createKeys(config.REDIS_PREFIX)
+  const ingest = createIngestControl(config.INGEST_NODES, log)
+  const deps: Deps = {
+    config,
+    log,
+    db,
+    redis,
+    redisSub,
+    keys,
+    now,
+    ingest,
+    mailer: createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, log }),
+    tokens: await createTokenService({
+      privateKeyPem: config.jwtPrivateKeyPem,
+      previousPublicKeysPem: config.jwtPreviousPublicKeysPem,
+      issuer: config.PUBLIC_URL,
+      ttlS: config.ACCESS_TOKEN_TTL_S,
+      now,
+    }),
+    live: createRedisLiveRegistry({
+      redis, keys, db, log, ingest, now,
+      reconnectWindowS: config.RECONNECT_WINDOW_S,
+      notifyUpdateS: config.NOTIFY_UPDATE_S,
+    }),
+  }
+  const close = async () => {
+    deps.mailer.close()
+    await Promise.allSettled([redis.quit(), redisSub.quit(), sql.end({ timeout: 5 })])
+  }
+  return { deps, close }
+}
+
+export async function startServer(config: Config, opts: { log?: Logger; port?: number } = {}): Promise<Running> {
+  const log = opts.log ?? createLogger({ level: config.LOG_LEVEL })
+  const { deps, close } = await buildDeps(config, log)
+  let draining = false
+  const app = createApp(deps, { isShuttingDown: () => draining })
+  const sweeper = startSweeper(deps.live, log)
+
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, hostname: config.APP_HOST, port: opts.port ?? config.APP_PORT }, () => resolve(s))
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : (opts.port ?? config.APP_PORT)
+  log.info({ host: config.APP_HOST, port }, 'listening')
+
+  let closing: Promise<void> | undefined
+  const shutdown = () => {
+    closing ??= (async () => {
+      draining = true
+      sweeper.stop()
+      // Stop accepting connections, let in-flight requests finish, then close clients.
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        if ('closeIdleConnections' in server) server.closeIdleConnections()
+      })
+      await close()
+      log.info('shut down')
+    })()
+    return closing
+  }
+  return { deps, server, port, shutdown }
+}

@@ -1,0 +1,96 @@
+/** @module stream-keys/service — create (shown once), list, revoke, and verify stream keys. */
+import { and, desc, eq, isNull } from 'drizzle-orm'
+import { recordAudit } from '../audit/audit.js'
+import type { Deps } from '../deps.js'
+import { channels, type StreamKey, streamKeys, users } from '../db/schema/index.js'
+import { NotFoundError } from '../http/errors.js'
+import { hashesEqual, sha256Hex } from '../lib/secrets.js'
+import { generateStreamKey, parseStreamKey } from './token.js'
+
+export type PublicStreamKey = {
+  id: string
+  label: string
+  preview: string
+  createdAt: string
+  lastUsedAt: string | null
+  revokedAt: string | null
+}
+
+export function toPublicKey(k: StreamKey): PublicStreamKey {
+  return {
+    id: k.id,
+    label: k.label,
+    preview: k.preview,
+    createdAt: k.createdAt.toISOString(),
+    lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+  }
+}
+
+export async function createStreamKey(deps: Deps, userId: string, label: string, ip?: string) {
+  const g = generateStreamKey()
+  const [row] = await deps.db
+    .insert(streamKeys)
+    .values({ id: g.id, userId, label, secretHash: g.secretHash, preview: g.preview })
+    .returning()
+  await recordAudit(deps.db, { type: 'stream_key.created', userId, actorId: userId, ip, data: { keyId: g.id } })
+  // The only moment the plaintext key exists outside the broadcaster's OBS.
+  return { row: row!, key: g.key }
+}
+
+export async function listStreamKeys(deps: Deps, userId: string) {
+  return deps.db.select().from(streamKeys).where(eq(streamKeys.userId, userId)).orderBy(desc(streamKeys.createdAt))
+}
+
+/** Revokes the key and drops a live publisher that uses it (the live registry ends the session). */
+export async function revokeStreamKey(deps: Deps, userId: string, keyId: string, ip?: string) {
+  const [row] = await deps.db
+    .update(streamKeys)
+    .set({ revokedAt: new Date(deps.now()) })
+    .where(and(eq(streamKeys.id, keyId), eq(streamKeys.userId, userId), isNull(streamKeys.revokedAt)))
+    .returning()
+  if (!row) {
+    const [exists] = await deps.db
+      .select({ id: streamKeys.id })
+      .from(streamKeys)
+      .where(and(eq(streamKeys.id, keyId), eq(streamKeys.userId, userId)))
+    if (!exists) throw new NotFoundError('stream key')
+    return // already revoked: idempotent
+  }
+  await recordAudit(deps.db, { type: 'stream_key.revoked', userId, actorId: userId, ip, data: { keyId } })
+  const [ch] = await deps.db.select({ name: channels.name }).from(channels).where(eq(channels.ownerId, userId))
+  if (ch) await deps.live.end(ch.name, 'key_revoked', { onlyKeyId: keyId })
+}
+
+export type VerifyKeyResult =
+  | { ok: true; keyId: string; userId: string; channelId: string; channel: string; plan: string }
+  | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'mismatch' | 'unverified' | 'disabled' }
+
+/** The on_publish decision: format first (no lookup for garbage), then id lookup, then constant-time compare. */
+export async function verifyStreamKey(deps: Pick<Deps, 'db'>, presented: string): Promise<VerifyKeyResult> {
+  const parsed = parseStreamKey(presented)
+  if (!parsed) return { ok: false, reason: 'malformed' }
+  const [row] = await deps.db
+    .select({
+      key: streamKeys,
+      verifiedAt: users.emailVerifiedAt,
+      disabledAt: users.disabledAt,
+      plan: users.plan,
+      channelId: channels.id,
+      channel: channels.name,
+    })
+    .from(streamKeys)
+    .innerJoin(users, eq(users.id, streamKeys.userId))
+    .innerJoin(channels, eq(channels.ownerId, users.id))
+    .where(eq(streamKeys.id, parsed.id))
+  if (!row) return { ok: false, reason: 'unknown' }
+  if (!hashesEqual(sha256Hex(parsed.secret), row.key.secretHash)) return { ok: false, reason: 'mismatch' }
+  if (row.key.revokedAt) return { ok: false, reason: 'revoked' }
+  if (row.disabledAt) return { ok: false, reason: 'disabled' }
+  if (!row.verifiedAt) return { ok: false, reason: 'unverified' }
+  return { ok: true, keyId: row.key.id, userId: row.key.userId, channelId: row.channelId, channel: row.channel, plan: row.plan }
+}
+
+export async function touchStreamKey(deps: Pick<Deps, 'db' | 'now'>, keyId: string) {
+  await deps.db.update(streamKeys).set({ lastUsedAt: new Date(deps.now()) }).where(eq(streamKeys.id, keyId))
+}
