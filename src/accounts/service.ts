@@ -6,6 +6,7 @@ import { channels, type User, users } from '../db/schema/index.js'
 import { ConflictError, UnauthorizedError } from '../http/errors.js'
 import { consumeEmailToken, issueEmailToken } from './email-tokens.js'
 import { hashPassword, verifyPassword } from './password.js'
+import { publishUserRevoked } from './user-events.js'
 import { createSession, revokeAllSessions, revokeSession, rotateRefreshToken } from './sessions.js'
 
 export type PublicUser = {
@@ -137,6 +138,7 @@ export async function refresh(deps: Deps, presented: string, meta: Meta) {
 export async function logout(deps: Deps, userId: string, sid: string, meta: Meta, everywhere = false) {
   if (everywhere) await revokeAllSessions(deps, userId, 'logout_everywhere')
   else await revokeSession(deps, sid, 'logout')
+  await publishUserRevoked(deps.redis, deps.keys, { userId, reason: 'logout', ...(everywhere ? {} : { sid }) })
   await recordAudit(deps.db, { type: everywhere ? 'auth.logout.everywhere' : 'auth.logout', userId, ip: meta.ip, data: { sid } })
 }
 
@@ -163,5 +165,6 @@ export async function resetPassword(deps: Deps, token: string, password: string,
     .set({ passwordHash, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())` })
     .where(eq(users.id, userId))
   const ended = await revokeAllSessions(deps, userId, 'password_reset')
+  await publishUserRevoked(deps.redis, deps.keys, { userId, reason: 'password_reset' })
   await recordAudit(deps.db, { type: 'auth.password.reset', userId, ip: meta.ip, data: { sessionsEnded: ended } })
 }

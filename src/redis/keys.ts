@@ -12,6 +12,7 @@
  * | events:ch:{channel}                   | pubsub | the same events for one channel's live pages     |
  * | presence:ch:{channel}                 | zset   | member connection id, score = expiry ms (viewers) |
  * | auth:revoked-sid:{sid}                | string | 1; TTL = access token lifetime                   |
+ * | users:revoked                         | pubsub | {userId, reason}: close that user's sockets everywhere |
  * | rl:{bucket}:{id}                      | string | fixed-window counter; TTL = window               |
  *
  * Keys are prefixed by REDIS_PREFIX so several deployments (or test files) can share one Redis.
@@ -28,6 +29,7 @@ export function createKeys(prefix = '') {
     channelEvents: (channel: string) => `${p}events:ch:${channel}`,
     presence: (channel: string) => `${p}presence:ch:${channel}`,
     revokedSid: (sid: string) => `${p}auth:revoked-sid:${sid}`,
+    userRevoked: () => `${p}users:revoked`,
     rateLimit: (bucket: string, id: string) => `${p}rl:${bucket}:${id}`,
   }
 }
