@@ -1,0 +1,57 @@
+import { generateKeyPairSync } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from './config.js'
+
+const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+const base = { HOOK_SECRET: 'a-hook-secret-long-enough', JWT_PRIVATE_KEY: pem }
+
+function errorOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError)
+    return (err as Error).message
+  }
+  throw new Error('expected loadConfig to throw')
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig(base)
+    expect(c).toMatchObject({
+      HTTP_PORT: 8080,
+      RTMP_PORT: 1935,
+      APP_PORT: 3000,
+      PUBLIC_URL: 'http://localhost:8080',
+      RTMP_PUBLIC_URL: 'rtmp://localhost:1935/live',
+      RECONNECT_WINDOW_S: 30,
+      ALLOWED_ORIGINS: ['http://localhost:8080'],
+      secureCookies: false,
+    })
+  })
+
+  it('names the variable that is wrong', () => {
+    expect(errorOf({ ...base, APP_PORT: 'eighty' })).toContain('APP_PORT')
+    expect(errorOf({ ...base, APP_PORT: '70000' })).toContain('APP_PORT')
+    expect(errorOf({ ...base, PUBLIC_URL: 'not a url' })).toContain('PUBLIC_URL')
+    expect(errorOf({ ...base, HOOK_SECRET: 'short' })).toContain('HOOK_SECRET')
+    expect(errorOf({ ...base, HOOK_SECRET: 'has spaces and is long enough' })).toContain('HOOK_SECRET')
+    expect(errorOf({ ...base, RECONNECT_WINDOW_S: '-1' })).toContain('RECONNECT_WINDOW_S')
+    expect(errorOf({ ...base, INGEST_NODES: 'node-a' })).toContain('INGEST_NODES')
+    expect(errorOf({ HOOK_SECRET: base.HOOK_SECRET })).toContain('JWT_PRIVATE_KEY_FILE')
+    expect(errorOf({ ...base, JWT_PRIVATE_KEY: undefined as unknown as string, JWT_PRIVATE_KEY_FILE: '/nonexistent/key.pem' })).toContain('JWT_PRIVATE_KEY_FILE')
+  })
+
+  it('parses ingest nodes, origins and https cookies', () => {
+    const c = loadConfig({
+      ...base,
+      INGEST_NODES: 'edge-1=http://10.0.0.1:8081/, edge-2=http://10.0.0.2:8081',
+      ALLOWED_ORIGINS: 'https://a.example, https://b.example',
+      PUBLIC_URL: 'https://live.example/',
+    })
+    expect(c.INGEST_NODES).toEqual({ 'edge-1': 'http://10.0.0.1:8081', 'edge-2': 'http://10.0.0.2:8081' })
+    expect(c.ALLOWED_ORIGINS).toEqual(['https://a.example', 'https://b.example'])
+    expect(c.PUBLIC_URL).toBe('https://live.example')
+    expect(c.secureCookies).toBe(true)
+  })
+})
