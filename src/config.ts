@@ -40,8 +40,10 @@ export const ConfigSchema = z
     SMTP_URL: z.string().url().optional(),
     MAIL_FROM: z.string().default('Live <no-reply@localhost>'),
     HOOK_SECRET: z.string().min(16, 'must be at least 16 characters').regex(/^[A-Za-z0-9_-]+$/, 'must be URL-safe'),
-    /** Source addresses allowed to call the RTMP hooks (nginx's hook proxy). */
-    HOOK_ALLOWED_IPS: csv.default(['127.0.0.1', '::1', '::ffff:127.0.0.1']),
+    /** Addresses or CIDR ranges allowed to call the RTMP hooks (each ingest nginx's hook proxy). */
+    HOOK_ALLOWED_IPS: csv
+      .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { message: 'must be IP addresses or CIDR ranges' })))
+      .default(['127.0.0.1', '::1']),
     INGEST_NODES: ingestNodes.default({}),
     JWT_PRIVATE_KEY: z.string().optional(),
     JWT_PRIVATE_KEY_FILE: z.string().optional(),

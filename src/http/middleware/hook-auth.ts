@@ -4,6 +4,7 @@
  */
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { createMiddleware } from 'hono/factory'
+import { createIpAllowlist } from '../../lib/ip-allowlist.js'
 import { compareSecret } from '../../lib/secrets.js'
 import type { AppEnv } from '../env.js'
 
@@ -11,8 +12,9 @@ export type HookEnv = AppEnv & { Variables: { node: string } }
 
 const NODE_RE = /^[a-z0-9-]{1,32}$/
 
-export const hookAuth = (opts: { secret: string; allowedIps: string[] }) =>
-  createMiddleware<HookEnv>(async (c, next) => {
+export const hookAuth = (opts: { secret: string; allowedIps: string[] }) => {
+  const allowed = createIpAllowlist(opts.allowedIps)
+  return createMiddleware<HookEnv>(async (c, next) => {
     let peer: string | undefined
     try {
       peer = getConnInfo(c).remote.address
@@ -21,10 +23,11 @@ export const hookAuth = (opts: { secret: string; allowedIps: string[] }) =>
     }
     const node = c.req.query('node') ?? ''
     const secretOk = compareSecret(c.req.query('secret') ?? '', opts.secret)
-    if (!secretOk || !NODE_RE.test(node) || (peer !== undefined && !opts.allowedIps.includes(peer))) {
+    if (!secretOk || !NODE_RE.test(node) || (peer !== undefined && !allowed(peer))) {
       c.var.log.warn({ peer, node: NODE_RE.test(node) ? node : '(invalid)' }, 'hook call refused')
       return c.text('forbidden', 403)
     }
     c.set('node', node)
     await next()
   })
+}

@@ -1,0 +1,120 @@
+/**
+ * Hook benchmark: on_publish and on_update throughput and latency against a real Postgres and
+ * Redis, beside a bare Hono route in the same process and run (the ceiling for this HTTP stack).
+ * Usage: npm run bench:hooks [-- --duration 10 --connections 20 --write docs/benchmarks.md]
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { parseArgs } from 'node:util'
+import { serve } from '@hono/node-server'
+import autocannon from 'autocannon'
+import { Hono } from 'hono'
+import { hashPassword } from '../../src/accounts/password.js'
+import { loadConfig } from '../../src/config.js'
+import { channels, streamKeys, users } from '../../src/db/schema/index.js'
+import { startServer } from '../../src/server.js'
+import { generateStreamKey } from '../../src/stream-keys/token.js'
+import { startEphemeralServices } from '../lib/ephemeral.js'
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '20' },
+    channels: { type: 'string', default: '4000' },
+    write: { type: 'string' },
+  },
+})
+const duration = Number(args.duration)
+const connections = Number(args.connections)
+const channelCount = Number(args.channels)
+
+type Row = { name: string; rps: number; p50: number; p99: number; errors: number; statuses: string }
+
+function run(name: string, opts: autocannon.Options, expectStatus: number): Promise<Row> {
+  return new Promise((resolve, reject) => {
+    autocannon({ connections, pipelining: 1, ...opts }, (err, r) => {
+      if (err) return reject(err)
+      const statuses = Object.entries(r.statusCodeStats ?? {}).map(([s, v]) => `${s}×${(v as { count: number }).count}`).join(' ')
+      const wrong = Object.entries(r.statusCodeStats ?? {}).filter(([s]) => Number(s) !== expectStatus).reduce((n, [, v]) => n + (v as { count: number }).count, 0)
+      resolve({ name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + wrong, statuses })
+    })
+  })
+}
+
+const services = await startEphemeralServices('bench-hooks')
+process.once('exit', () => void services.stop())
+const secret = randomBytes(24).toString('base64url')
+const config = loadConfig({
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'warn',
+  DATABASE_URL: services.databaseUrl,
+  REDIS_URL: services.redisUrl,
+  HOOK_SECRET: secret,
+  JWT_PRIVATE_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+})
+const app = await startServer(config, { port: 0 })
+const bare = new Hono().post('/bare', (c) => {
+  c.header('Location', 'alice')
+  return c.body(null, 302)
+})
+const bareServer = serve({ fetch: bare.fetch, hostname: '127.0.0.1', port: 0 })
+await new Promise((r) => bareServer.once('listening', r))
+const barePort = (bareServer.address() as { port: number }).port
+
+try {
+  // Fixtures: one verified user, channel and key per simulated broadcaster.
+  const passwordHash = await hashPassword('bench-password')
+  const keys: string[] = []
+  for (let i = 0; i < channelCount; i += 500) {
+    const batch = Array.from({ length: Math.min(500, channelCount - i) }, (_, j) => `bench_${i + j}`)
+    const us = await app.deps.db.insert(users)
+      .values(batch.map((username) => ({ username, email: `${username}@bench.test`, passwordHash, emailVerifiedAt: new Date() })))
+      .returning({ id: users.id, username: users.username })
+    await app.deps.db.insert(channels).values(us.map((u) => ({ ownerId: u.id, name: u.username })))
+    const gens = us.map((u) => ({ u, g: generateStreamKey() }))
+    await app.deps.db.insert(streamKeys).values(gens.map(({ u, g }) => ({ id: g.id, userId: u.id, secretHash: g.secretHash, preview: g.preview })))
+    keys.push(...gens.map(({ g }) => g.key))
+  }
+
+  const base = `http://127.0.0.1:${app.port}/hooks/rtmp`
+  const q = `?node=bench&secret=${secret}`
+  const form = { 'content-type': 'application/x-www-form-urlencoded' }
+  const body = (call: string, i: number) =>
+    `app=live&flashver=FMLE%2F3.0&swfurl=&tcurl=rtmp%3A%2F%2F127.0.0.1%2Flive&pageurl=&addr=127.0.0.1&clientid=${i + 1}&call=${call}&name=${keys[i]}&type=live`
+
+  const rows: Row[] = []
+  rows.push(await run('bare Hono route (302)', { url: `http://127.0.0.1:${barePort}/bare`, method: 'POST', headers: form, body: body('publish', 0), duration }, 302))
+  let p = 0
+  rows.push(await run(`on_publish (accept, ${channelCount} distinct keys)`, {
+    url: `${base}/publish${q}`, method: 'POST', headers: form, amount: channelCount,
+    requests: [{ setupRequest: (req) => ({ ...req, body: body('publish', p++ % channelCount) }) }],
+  }, 302))
+  let u = 0
+  rows.push(await run('on_update (live session)', {
+    url: `${base}/update${q}`, method: 'POST', headers: form, duration,
+    requests: [{ setupRequest: (req) => ({ ...req, body: body('update_publish', u++ % channelCount) }) }],
+  }, 200))
+  rows.push(await run('on_publish (refused: wrong secret)', {
+    url: `${base}/publish${q}`, method: 'POST', headers: form, duration,
+    body: body('publish', 0).replace(/name=live_([a-z2-9]{12})_[a-z2-9]{32}/, 'name=live_$1_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'),
+  }, 403))
+
+  const header = `Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model.trim()}, ${connections} connections, autocannon in the same machine; ${new Date().toISOString().slice(0, 10)}`
+  const table = [
+    '| scenario | req/s | p50 ms | p99 ms | non-expected | statuses |',
+    '|---|---:|---:|---:|---:|---|',
+    ...rows.map((r) => `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.statuses} |`),
+  ].join('\n')
+  console.log(`\n${header}\n\n${table}\n`)
+  if (args.write) {
+    const doc = readFileSync(args.write, 'utf8')
+    const section = `<!-- hooks:begin -->\n${header}\n\n${table}\n<!-- hooks:end -->`
+    writeFileSync(args.write, doc.replace(/<!-- hooks:begin -->[\s\S]*<!-- hooks:end -->/, section))
+    console.log(`written to ${args.write}`)
+  }
+} finally {
+  bareServer.close()
+  await app.shutdown()
+  await services.stop()
+}
