@@ -13,7 +13,8 @@
  * | presence:ch:{channel}                 | zset   | member connection id, score = expiry ms (viewers) |
  * | auth:revoked-sid:{sid}                | string | 1; TTL = access token lifetime                   |
  * | users:revoked                         | pubsub | {userId, reason}: close that user's sockets everywhere |
- * | rl:{bucket}:{id}                      | string | fixed-window counter; TTL = window               |
+ * | rl:{bucket}:{id}                      | zset   | sliding-window log (rate-limit/), score = ms; PEXPIRE = window |
+ * | bo:{policy}:{id}                      | hash   | n, last, until: backoff after failures (rate-limit/); PEXPIRE = forget window |
  *
  * Keys are prefixed by REDIS_PREFIX so several deployments (or test files) can share one Redis.
  */
@@ -31,6 +32,7 @@ export function createKeys(prefix = '') {
     revokedSid: (sid: string) => `${p}auth:revoked-sid:${sid}`,
     userRevoked: () => `${p}users:revoked`,
     rateLimit: (bucket: string, id: string) => `${p}rl:${bucket}:${id}`,
+    backoff: (policy: string, id: string) => `${p}bo:${policy}:${id}`,
   }
 }
 
