@@ -1,0 +1,244 @@
+/** @module dev — the foreground dev stack: Postgres, Redis, migrations, nginx and the app; Ctrl-C stops all by PID. */
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { exportPKCS8, generateKeyPair } from 'jose'
+import { startNginx } from './lib/nginx.js'
+import { startPostgres } from './lib/postgres.js'
+import { isAlive, isPortFree, spawnLogged, waitUntil } from './lib/proc.js'
+import { startRedis } from './lib/redis.js'
+
+interface Child {
+  name: string
+  pid: number
+  stop(): Promise<void>
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const runDir = join(root, '.run')
+const logDir = join(runDir, 'logs')
+const env = process.env
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = env[name]
+  const port = raw === undefined || raw === '' ? fallback : Number(raw)
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`${name} must be a TCP port, got "${raw}"`)
+  return port
+}
+
+type Ports = ReturnType<typeof readPorts>
+const readPorts = () => ({
+  http: portFromEnv('HTTP_PORT', 8080),
+  rtmp: portFromEnv('RTMP_PORT', 1935),
+  app: portFromEnv('APP_PORT', 3000),
+  postgres: portFromEnv('DEV_PG_PORT', 54329),
+  redis: portFromEnv('DEV_REDIS_PORT', 63799),
+  control: portFromEnv('NGINX_CONTROL_PORT', 8081),
+  internalRtmp: portFromEnv('NGINX_INTERNAL_RTMP_PORT', 19350),
+})
+
+const log = (line: string) => console.log(`▸ ${line}`)
+const rel = (path: string) => relative(root, path) || '.'
+const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`
+
+/** Generated on the first run and reused, so sessions and nginx's hook URLs survive restarts. */
+async function loadSecrets(): Promise<{ hookSecret: string; jwtKeyFile: string }> {
+  const secretsFile = join(runDir, 'secrets.json')
+  const jwtKeyFile = join(runDir, 'jwt-ed25519.pem')
+  if (!existsSync(secretsFile)) {
+    const secrets = { HOOK_SECRET: randomBytes(32).toString('base64url') }
+    writeFileSync(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 })
+  }
+  if (!existsSync(jwtKeyFile)) {
+    const { privateKey } = await generateKeyPair('EdDSA', { extractable: true })
+    writeFileSync(jwtKeyFile, await exportPKCS8(privateKey), { mode: 0o600 })
+  }
+  const { HOOK_SECRET } = JSON.parse(readFileSync(secretsFile, 'utf8')) as { HOOK_SECRET: string }
+  return { hookSecret: env.HOOK_SECRET ?? HOOK_SECRET, jwtKeyFile }
+}
+
+/** Fails before starting anything, naming the variable to change, instead of a bind error in some log. */
+async function checkPorts(ports: Ports): Promise<void> {
+  const wanted: [string, number, string][] = [
+    ['HTTP_PORT', ports.http, '0.0.0.0'],
+    ['RTMP_PORT', ports.rtmp, '0.0.0.0'],
+    ['APP_PORT', ports.app, '127.0.0.1'],
+    ['NGINX_CONTROL_PORT', ports.control, '127.0.0.1'],
+    ['NGINX_INTERNAL_RTMP_PORT', ports.internalRtmp, '127.0.0.1'],
+  ]
+  if (!env.DATABASE_URL) wanted.push(['DEV_PG_PORT', ports.postgres, '127.0.0.1'])
+  if (!env.REDIS_URL) wanted.push(['DEV_REDIS_PORT', ports.redis, '127.0.0.1'])
+  for (const [name, port, host] of wanted) {
+    if (!(await isPortFree(port, host))) throw new Error(`port ${port} is in use; set ${name} to a free port`)
+  }
+}
+
+// Started children, in start order; they are stopped in reverse (app, nginx, redis, postgres).
+const children: Child[] = []
+let stopping: Promise<never> | undefined
+
+/** Idempotent: a failing start and the child death that caused it both land here. */
+function shutdown(code: number): Promise<never> {
+  stopping ??= (async () => {
+    for (const child of [...children].reverse()) {
+      await child.stop().catch((err: Error) => console.error(`✗ stopping ${child.name}: ${err.message}`))
+    }
+    process.exit(code)
+  })()
+  return stopping
+}
+
+function onUnexpectedExit(name: string, logHint: string) {
+  return () => {
+    if (stopping) return
+    console.error(`✗ ${name} exited unexpectedly; see ${logHint}`)
+    void shutdown(1)
+  }
+}
+
+let firstSignalAt = 0
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (!stopping) {
+      firstSignalAt = Date.now()
+      log('stopping…')
+      void shutdown(0)
+      return
+    }
+    // npm and tsx forward the terminal's Ctrl-C, so one press arrives several times in quick succession.
+    if (Date.now() - firstSignalAt < 1500) return
+    // A real second Ctrl-C while stopping: do not make the user wait for graceful shutdowns.
+    for (const child of children) {
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(1)
+  })
+}
+
+async function main(): Promise<void> {
+  const ports = readPorts()
+  mkdirSync(logDir, { recursive: true })
+  await checkPorts(ports)
+  const { hookSecret, jwtKeyFile } = await loadSecrets()
+
+  let t = Date.now()
+  const [databaseUrl, redisUrl] = await Promise.all([
+    env.DATABASE_URL ??
+      startPostgres({
+        dataDir: join(runDir, 'pg'),
+        port: ports.postgres,
+        logFile: join(logDir, 'postgres.log'),
+        database: 'live',
+      }).then((pg) => {
+        children.unshift({ name: 'postgres', ...pg }) // first in line, so stopped last
+        void pg.exited.then(onUnexpectedExit('postgres', rel(join(logDir, 'postgres.log'))))
+        log(`postgres ready on 127.0.0.1:${ports.postgres} (${seconds(t)})`)
+        return pg.url
+      }),
+    env.REDIS_URL ??
+      startRedis({
+        dir: join(runDir, 'redis'),
+        port: ports.redis,
+        logFile: join(logDir, 'redis.log'),
+        persist: true,
+      }).then((redis) => {
+        children.push({ name: 'redis', ...redis })
+        void redis.exited.then(onUnexpectedExit('redis', rel(join(logDir, 'redis.log'))))
+        log(`redis ready on 127.0.0.1:${ports.redis} (${seconds(t)})`)
+        return redis.url
+      }),
+  ])
+
+  t = Date.now()
+  const migrate = spawnLogged(process.execPath, ['--import', 'tsx', 'scripts/migrate.ts'], {
+    cwd: root,
+    env: { ...env, DATABASE_URL: databaseUrl },
+  })
+  const migrateChild = { name: 'migrations', ...migrate }
+  children.push(migrateChild)
+  const migrateCode = await migrate.exited
+  children.splice(children.indexOf(migrateChild), 1)
+  if (migrateCode !== 0) throw new Error(`migrations failed (exit ${migrateCode})`)
+  log(`migrations applied (${seconds(t)})`)
+
+  t = Date.now()
+  const nginx = await startNginx({
+    runDir: join(runDir, 'nginx'),
+    nodeId: 'local',
+    hookSecret,
+    // 0.0.0.0: OBS and viewers may be on another machine on the LAN.
+    rtmpPort: ports.rtmp,
+    rtmpBind: '0.0.0.0',
+    httpPort: ports.http,
+    httpBind: '0.0.0.0',
+    internalRtmpPort: ports.internalRtmp,
+    controlPort: ports.control,
+    appUpstreams: [`127.0.0.1:${ports.app}`],
+  })
+  children.push({ name: 'nginx', ...nginx })
+  // NginxHandle has no exit promise, so watch its PID.
+  const nginxDied = onUnexpectedExit('nginx', rel(nginx.logDir))
+  setInterval(() => isAlive(nginx.pid) || nginxDied(), 1000).unref()
+  log(`nginx ready: http ${ports.http}, rtmp ${ports.rtmp} (${seconds(t)})`)
+
+  t = Date.now()
+  const appEnv: NodeJS.ProcessEnv = {
+    APP_PORT: String(ports.app),
+    APP_HOST: '127.0.0.1',
+    HTTP_PORT: String(ports.http),
+    RTMP_PORT: String(ports.rtmp),
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    PUBLIC_URL: `http://localhost:${ports.http}`,
+    HOOK_SECRET: hookSecret,
+    JWT_PRIVATE_KEY_FILE: jwtKeyFile,
+    INGEST_NODES: `local=${nginx.controlUrl}`,
+    RTMP_PUBLIC_URL: `rtmp://localhost:${ports.rtmp}/live`,
+    NODE_ENV: 'development',
+    ...env, // the user's own exports win
+  }
+  const app = spawnLogged(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: appEnv })
+  children.push({ name: 'app', ...app, stop: () => app.stop('SIGTERM', 12_000) })
+  void app.exited.then(onUnexpectedExit('app', 'the output above'))
+  const readyUrl = `http://127.0.0.1:${ports.app}/readyz`
+  await waitUntil(
+    'app',
+    async () => {
+      const res = await fetch(readyUrl, { signal: AbortSignal.timeout(2000) })
+      await res.body?.cancel()
+      return res.status === 200
+    },
+    60_000,
+    app.exited,
+  )
+  log(`app ready on 127.0.0.1:${ports.app} (${seconds(t)})`)
+  printBanner(appEnv, nginx.logDir)
+}
+
+function printBanner(appEnv: NodeJS.ProcessEnv, nginxLogDir: string): void {
+  const publicUrl = (appEnv.PUBLIC_URL ?? '').replace(/\/+$/, '')
+  console.log(`
+  ┌─ Live control plane is running ──────────────────────────────
+  │ OBS  Settings → Stream → Service: Custom
+  │      Server:      ${appEnv.RTMP_PUBLIC_URL}
+  │      Stream key:  create one in the dashboard (${publicUrl}/dashboard)
+  │                   or with the API (POST /api/v1/stream-keys)
+  │      Output:      x264, CBR, keyframe interval 1 s
+  │ Watch   ${publicUrl}/c/<your-username>
+  │ API     ${publicUrl}/api/v1
+  │ HLS     ${publicUrl}/hls/<username>/index.m3u8
+  │ Logs    app: this terminal · services: ${rel(logDir)}/ · nginx: ${rel(nginxLogDir)}/
+  └─ Ctrl-C stops everything ────────────────────────────────────
+`)
+}
+
+main().catch((err: Error) => {
+  console.error(`✗ ${err.message}`)
+  void shutdown(1)
+})
