@@ -1,11 +1,2 @@
-/** Applies the committed migrations to DATABASE_URL (`npm run migrate`). */
-import { runMigrations } from '../src/db/migrate.js'
-
-const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:54329/live'
-try {
-  await runMigrations(url)
-  console.log('migrations applied')
-} catch (err) {
-  console.error(`migration failed: ${(err as Error).message}`)
-  process.exit(1)
-}
+/** `npm run migrate` from a checkout (tsx); the compiled image runs src/db/migrate-cli directly. */
+import '../src/db/migrate-cli.js'

@@ -1,0 +1,20 @@
+/**
+ * `npm run secrets`: creates what docker-compose.yml needs and git must never see — `.env` with a
+ * hook secret, and `secrets/jwt-ed25519.pem`. Existing files are kept.
+ */
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { exportPKCS8, generateKeyPair } from 'jose'
+
+if (!existsSync('.env')) {
+  writeFileSync('.env', `HOOK_SECRET=${randomBytes(32).toString('base64url')}\nPOSTGRES_PASSWORD=${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 })
+  console.log('wrote .env')
+} else console.log('.env exists, kept')
+
+mkdirSync('secrets', { recursive: true, mode: 0o700 })
+if (!existsSync('secrets/jwt-ed25519.pem')) {
+  const { privateKey } = await generateKeyPair('EdDSA', { extractable: true })
+  // Readable by the container's non-root user through the bind mount.
+  writeFileSync('secrets/jwt-ed25519.pem', await exportPKCS8(privateKey), { mode: 0o644 })
+  console.log('wrote secrets/jwt-ed25519.pem')
+} else console.log('secrets/jwt-ed25519.pem exists, kept')
