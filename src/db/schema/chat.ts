@@ -16,6 +16,8 @@ export const chatMessages = pgTable(
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
+    /** The sender's chat role when it was sent (owner, moderator, admin, user). */
+    role: text('role'),
     text: text('text').notNull(),
     deletedAt: tstz('deleted_at'),
     createdAt: createdAt(),
