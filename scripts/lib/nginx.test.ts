@@ -1,0 +1,114 @@
+/** Unit tests for renderNginxConfig: what it renders and every value it refuses to render. */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { type NginxOptions, renderNginxConfig } from './nginx.js'
+
+const base: NginxOptions = {
+  runDir: '/tmp/run/nginx',
+  nodeId: 'ingest-1',
+  hookSecret: 'hook-secret_0123456789abcdef',
+  rtmpPort: 1935,
+  internalRtmpPort: 19350,
+  httpPort: 8080,
+  controlPort: 8081,
+  appUpstreams: ['127.0.0.1:3000', 'app-2.internal:3000', '[::1]:3001'],
+}
+const render = (patch: Partial<NginxOptions>) => renderNginxConfig({ ...base, ...patch })
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
+
+describe('renderNginxConfig', () => {
+  it('fills every placeholder', () => {
+    const conf = renderNginxConfig(base)
+    expect(conf).not.toMatch(/\{\{|\}\}/)
+    expect(conf).toContain('load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;')
+    expect(conf).toContain('listen 127.0.0.1:1935;')
+    expect(conf).toContain('listen 127.0.0.1:19350;')
+    expect(conf).toContain('listen 127.0.0.1:8080;')
+    expect(conf).toContain('listen 127.0.0.1:8081;')
+    expect(conf).toContain('hls_path /tmp/run/nginx/hls;')
+    expect(conf).toContain('alias /tmp/run/nginx/hls/;')
+    expect(conf).toContain('error_log /tmp/run/nginx/logs/error.log warn;')
+    expect(conf).toContain('notify_update_timeout 30s;')
+    expect(conf).toContain('drop_idle_publisher 10s;')
+    for (const hook of ['publish', 'update', 'publish-done']) {
+      expect(conf).toContain(
+        `http://127.0.0.1:8081/hooks/rtmp/${hook}?node=ingest-1&secret=hook-secret_0123456789abcdef;`,
+      )
+    }
+  })
+
+  it('renders one server line per upstream in each upstream block', () => {
+    const conf = renderNginxConfig(base)
+    for (const upstream of ['app', 'app_hooks']) {
+      const block = conf.slice(conf.indexOf(`upstream ${upstream} {`)).split('}')[0] ?? ''
+      expect(block.match(/^\s*server .*$/gm)?.map((l) => l.trim())).toEqual([
+        'server 127.0.0.1:3000 max_fails=0;',
+        'server app-2.internal:3000 max_fails=0;',
+        'server [::1]:3001 max_fails=0;',
+      ])
+    }
+  })
+
+  it('renders binds, IPv6 in brackets, and the timing options', () => {
+    const conf = render({
+      rtmpBind: '0.0.0.0',
+      httpBind: '::',
+      notifyUpdateTimeoutS: 2,
+      dropIdlePublisherS: 5,
+    })
+    expect(conf).toContain('listen 0.0.0.0:1935;')
+    expect(conf).toContain('listen [::]:8080;')
+    // Internal listeners never follow the public binds.
+    expect(conf).toContain('listen 127.0.0.1:19350;')
+    expect(conf).toContain('listen 127.0.0.1:8081;')
+    expect(conf).toContain('notify_update_timeout 2s;')
+    expect(conf).toContain('drop_idle_publisher 5s;')
+  })
+
+  it('runs workers as root only when the renderer is root', () => {
+    vi.spyOn(process, 'geteuid').mockReturnValue(0)
+    expect(renderNginxConfig(base)).toMatch(/^user root;$/m)
+    vi.spyOn(process, 'geteuid').mockReturnValue(1000)
+    expect(renderNginxConfig(base)).not.toMatch(/^\s*user\b/m)
+  })
+
+  it.each<[string, Partial<NginxOptions>]>([
+    ['nodeId', { nodeId: 'Ingest-1' }],
+    ['nodeId', { nodeId: '' }],
+    ['nodeId', { nodeId: 'a'.repeat(33) }],
+    ['nodeId', { nodeId: 'n1;deny all' }],
+    ['nodeId', { nodeId: 'n1&secret=x' }],
+    ['hookSecret', { hookSecret: 'short' }],
+    ['hookSecret', { hookSecret: 'sixteen-chars-ok;deny all' }],
+    ['hookSecret', { hookSecret: 'sixteen-chars-ok&node=other' }],
+    ['hookSecret', { hookSecret: 'sixteen chars ok yes' }],
+    ['hookSecret', { hookSecret: 'sixteen-chars-$ok' }],
+    ['hookSecret', { hookSecret: 'sixteen-chars-ok}\nhttp{' }],
+    ['rtmpPort', { rtmpPort: 0 }],
+    ['httpPort', { httpPort: 65536 }],
+    ['controlPort', { controlPort: 80.5 }],
+    ['ports', { controlPort: 8080 }],
+    ['rtmpBind', { rtmpBind: 'localhost' }],
+    ['httpBind', { httpBind: '127.0.0.1:80; listen 0.0.0.0' }],
+    ['appUpstreams', { appUpstreams: [] }],
+    ['appUpstreams', { appUpstreams: ['127.0.0.1'] }],
+    ['appUpstreams', { appUpstreams: ['127.0.0.1:3000; server evil:80'] }],
+    ['appUpstreams', { appUpstreams: ['127.0.0.1:70000'] }],
+    ['appUpstreams', { appUpstreams: ['[::1:3000'] }],
+    ['runDir', { runDir: '/tmp/run dir' }],
+    ['runDir', { runDir: '/tmp/run;root' }],
+    ['runDir', { runDir: '/tmp/$uri' }],
+    ['notifyUpdateTimeoutS', { notifyUpdateTimeoutS: 0 }],
+    ['dropIdlePublisherS', { dropIdlePublisherS: 1.5 }],
+  ])('refuses a bad %s: %j', (field, patch) => {
+    expect(() => render(patch)).toThrow(new RegExp(`^nginx config: ${field} `))
+  })
+
+  it('never echoes a rejected hook secret', () => {
+    expect(() => render({ hookSecret: 'leaky-secret-value;' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('leaky') }),
+    )
+  })
+})

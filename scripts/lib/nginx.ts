@@ -1,0 +1,216 @@
+/**
+ * @module nginx — renders nginx/nginx.conf.template for one ingest node and
+ * runs that nginx as a foreground child, stopped by PID. Owns the validation
+ * of every rendered value: each lands unquoted in nginx config or in a hook
+ * URL, so anything outside a strict alphabet is refused rather than escaped.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { isIP } from 'node:net'
+import { join, resolve } from 'node:path'
+import { readPidFile, sleep, spawnLogged, tailFile, waitForTcp, waitUntil } from './proc.js'
+
+export interface NginxOptions {
+  runDir: string
+  nodeId: string
+  hookSecret: string
+  rtmpPort: number
+  /** default 127.0.0.1 */
+  rtmpBind?: string
+  internalRtmpPort: number
+  httpPort: number
+  /** default 127.0.0.1 */
+  httpBind?: string
+  controlPort: number
+  appUpstreams: string[]
+  /** default 30 */
+  notifyUpdateTimeoutS?: number
+  /** default 10 */
+  dropIdlePublisherS?: number
+}
+
+export interface NginxHandle {
+  pid: number
+  hlsDir: string
+  logDir: string
+  /** http://127.0.0.1:<controlPort> */
+  controlUrl: string
+  stop(): Promise<void>
+  kill(signal?: NodeJS.Signals): void
+}
+
+const RTMP_MODULE_PATH = '/usr/lib/nginx/modules/ngx_rtmp_module.so'
+const TEMPLATE_URL = new URL('../../nginx/nginx.conf.template', import.meta.url)
+// Debian keeps nginx in /usr/sbin, which a non-root PATH often lacks.
+const NGINX_BIN = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx'
+const START_TIMEOUT_MS = 15_000
+
+const NODE_ID = /^[a-z0-9-]{1,32}$/
+// URL-unreserved characters only: the secret goes into hook URLs unescaped,
+// and none of these characters mean anything to the nginx config parser.
+const HOOK_SECRET = /^[A-Za-z0-9._~-]{16,256}$/
+const SAFE_PATH = /^\/[A-Za-z0-9._/+-]*$/
+const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$/
+
+function fail(field: string, why: string): never {
+  throw new Error(`nginx config: ${field} ${why}`)
+}
+
+function checkPort(field: string, port: number): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(field, `must be a TCP port, got ${port}`)
+  return port
+}
+
+function checkSeconds(field: string, s: number): number {
+  if (!Number.isInteger(s) || s < 1 || s > 3600) fail(field, `must be whole seconds in 1..3600, got ${s}`)
+  return s
+}
+
+/** An IP literal as nginx's `listen` wants it (IPv6 in brackets). */
+function listenHost(field: string, host: string): string {
+  const family = isIP(host)
+  if (family === 4) return host
+  if (family === 6) return `[${host}]`
+  return fail(field, `must be an IP address, got ${JSON.stringify(host)}`)
+}
+
+function checkUpstream(entry: string): string {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(entry)
+  const host = m?.[1] ?? ''
+  const hostOk = host.startsWith('[')
+    ? isIP(host.slice(1, -1)) === 6
+    : isIP(host) === 4 || HOSTNAME.test(host)
+  if (!m || !hostOk) fail('appUpstreams', `entries must be host:port, got ${JSON.stringify(entry)}`)
+  checkPort('appUpstreams', Number(m[2]))
+  return entry
+}
+
+function checkRunDir(runDir: string): string {
+  const abs = resolve(runDir)
+  if (!SAFE_PATH.test(abs)) fail('runDir', `may only contain [A-Za-z0-9._/+-], got ${JSON.stringify(abs)}`)
+  return abs
+}
+
+function placeholders(opts: NginxOptions): Record<string, string> {
+  if (!NODE_ID.test(opts.nodeId)) fail('nodeId', 'must match ^[a-z0-9-]{1,32}$')
+  // Never echo the secret itself in the error.
+  if (!HOOK_SECRET.test(opts.hookSecret))
+    fail('hookSecret', 'must be 16-256 URL-safe characters [A-Za-z0-9._~-]')
+  const ports = {
+    rtmpPort: checkPort('rtmpPort', opts.rtmpPort),
+    internalRtmpPort: checkPort('internalRtmpPort', opts.internalRtmpPort),
+    httpPort: checkPort('httpPort', opts.httpPort),
+    controlPort: checkPort('controlPort', opts.controlPort),
+  }
+  if (new Set(Object.values(ports)).size !== 4)
+    fail('ports', `must be four different ports, got ${JSON.stringify(ports)}`)
+  if (opts.appUpstreams.length === 0) fail('appUpstreams', 'must name at least one host:port')
+  const runDir = checkRunDir(opts.runDir)
+  // Workers of a root master run as "nobody" by default and could not write
+  // HLS files or temp bodies under a root-owned run dir.
+  const asRoot = process.geteuid?.() === 0
+
+  return {
+    RTMP_MODULE_PATH,
+    USER_DIRECTIVE: asRoot ? 'user root;' : '',
+    RUN_DIR: runDir,
+    LOG_DIR: join(runDir, 'logs'),
+    HLS_DIR: join(runDir, 'hls'),
+    NODE_ID: opts.nodeId,
+    HOOK_SECRET: opts.hookSecret,
+    RTMP_BIND: listenHost('rtmpBind', opts.rtmpBind ?? '127.0.0.1'),
+    RTMP_PORT: String(ports.rtmpPort),
+    INTERNAL_RTMP_PORT: String(ports.internalRtmpPort),
+    HTTP_BIND: listenHost('httpBind', opts.httpBind ?? '127.0.0.1'),
+    HTTP_PORT: String(ports.httpPort),
+    CONTROL_PORT: String(ports.controlPort),
+    APP_UPSTREAMS: opts.appUpstreams.map((u) => `        server ${checkUpstream(u)} max_fails=0;`).join('\n'),
+    NOTIFY_UPDATE_S: String(checkSeconds('notifyUpdateTimeoutS', opts.notifyUpdateTimeoutS ?? 30)),
+    DROP_IDLE_S: String(checkSeconds('dropIdlePublisherS', opts.dropIdlePublisherS ?? 10)),
+  }
+}
+
+export function renderNginxConfig(opts: NginxOptions): string {
+  const values = placeholders(opts)
+  return readFileSync(TEMPLATE_URL, 'utf8').replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, name: string) => {
+    const value = values[name]
+    // Template and renderer must stay in step; a silent empty value could
+    // e.g. drop a listen address.
+    if (value === undefined) throw new Error(`nginx config: template placeholder {{${name}}} has no value`)
+    return value
+  })
+}
+
+export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
+  const config = renderNginxConfig(opts)
+  const runDir = resolve(opts.runDir)
+  const hlsDir = join(runDir, 'hls')
+  const logDir = join(runDir, 'logs')
+  const confPath = join(runDir, 'nginx.conf')
+  const pidPath = join(runDir, 'nginx.pid')
+  // Output from before error_log is open (e.g. a module that fails to load).
+  const outPath = join(logDir, 'nginx.out.log')
+  for (const dir of [hlsDir, logDir, join(runDir, 'tmp')]) mkdirSync(dir, { recursive: true })
+  // The config holds the hook secret; the mode only applies to a new file.
+  rmSync(confPath, { force: true })
+  writeFileSync(confPath, config, { mode: 0o600 })
+  rmSync(pidPath, { force: true })
+
+  const args = ['-p', `${runDir}/`, '-c', confPath]
+  const test = spawnSync(NGINX_BIN, ['-t', '-q', ...args], { encoding: 'utf8' })
+  if (test.error) throw new Error(`nginx -t could not run: ${test.error.message}`)
+  if (test.status !== 0) throw new Error(`nginx -t rejected ${confPath}:\n${test.stderr.trim()}`)
+
+  const proc = spawnLogged(NGINX_BIN, args, { logFile: outPath })
+  let running = true
+  void proc.exited.then(() => {
+    running = false
+  })
+  const kill = (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (!running) return
+    // The master relays other signals to its workers; a SIGKILLed master
+    // cannot, and orphaned workers would keep serving our ports.
+    const target = signal === 'SIGKILL' ? -proc.pid : proc.pid
+    try {
+      process.kill(target, signal)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err
+    }
+  }
+  const stop = async () => {
+    if (!running) return
+    // QUIT lets HTTP requests finish but waits forever for RTMP sessions to
+    // end; TERM closes them; proc.stop SIGKILLs the group after that.
+    kill('SIGQUIT')
+    const quit = await Promise.race([proc.exited.then(() => true), sleep(2000).then(() => false)])
+    if (!quit) await proc.stop('SIGTERM', 3000)
+  }
+
+  try {
+    const deadline = Date.now() + START_TIMEOUT_MS
+    // nginx writes its pid file only after binding every listen socket, so
+    // our pid in it proves the ports are ours, not a leftover process's.
+    await waitUntil('nginx', async () => readPidFile(pidPath) === proc.pid, START_TIMEOUT_MS, proc.exited)
+    for (const [host, port] of [
+      [opts.rtmpBind ?? '127.0.0.1', opts.rtmpPort],
+      ['127.0.0.1', opts.internalRtmpPort],
+      [opts.httpBind ?? '127.0.0.1', opts.httpPort],
+      ['127.0.0.1', opts.controlPort],
+    ] as const) {
+      await waitForTcp(probeHost(host), port, Math.max(deadline - Date.now(), 1))
+    }
+  } catch (err) {
+    await stop()
+    const logs = `--- ${outPath}:\n${tailFile(outPath)}\n--- error.log:\n${tailFile(join(logDir, 'error.log'))}`
+    throw new Error(`${(err as Error).message}\n${logs}`, { cause: err })
+  }
+
+  return { pid: proc.pid, hlsDir, logDir, controlUrl: `http://127.0.0.1:${opts.controlPort}`, stop, kill }
+}
+
+/** A wildcard bind is reachable through loopback. */
+function probeHost(bind: string): string {
+  if (bind === '0.0.0.0') return '127.0.0.1'
+  if (bind === '::') return '::1'
+  return bind
+}
