@@ -1,5 +1,5 @@
 /** @module log — the structured JSON logger and what it must never print. */
-import { pino, type Logger } from 'pino'
+import { type DestinationStream, type Logger, pino } from 'pino'
 
 export type { Logger }
 
@@ -26,12 +26,13 @@ const REDACT = [
   'headers.cookie',
 ]
 
-export function createLogger(opts: { level: string; name?: string }): Logger {
-  return pino({
+export function createLogger(opts: { level: string; name?: string; destination?: DestinationStream }): Logger {
+  const options = {
     level: opts.level,
     name: opts.name ?? 'live',
     redact: { paths: REDACT, censor: '[redacted]' },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-  })
+  }
+  return opts.destination ? pino(options, opts.destination) : pino(options)
 }

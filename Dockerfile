@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# Two images from one build: `app` (the control plane) and `ingest` (Debian's nginx + RTMP module,
+# configured from the same nginx/nginx.conf.template the dev stack and the tests use).
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY scripts/lib ./scripts/lib
+COPY scripts/ingest.ts ./scripts/ingest.ts
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# Assets are read relative to the compiled modules (dist/src/db → dist/drizzle, dist/scripts/lib → dist/nginx).
+FROM node:20-bookworm-slim AS app
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY drizzle ./dist/drizzle
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.APP_PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "dist/src/main.js"]
+
+FROM node:20-bookworm-slim AS ingest
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nginx libnginx-mod-rtmp \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json ./
+COPY --from=build /app/dist/scripts ./dist/scripts
+COPY nginx ./dist/nginx
+EXPOSE 1935 8080
+CMD ["node", "dist/scripts/ingest.js"]
