@@ -67,6 +67,14 @@ describe('renderNginxConfig', () => {
     expect(conf).toContain('drop_idle_publisher 5s;')
   })
 
+  it('binds the control server privately and allows only the named networks', () => {
+    const local = render({})
+    expect(local).toMatch(/listen 127\.0\.0\.1:8081;\s+access_log off;\s+allow 127\.0\.0\.1;\s+deny all;/)
+    const container = render({ controlBind: '0.0.0.0', controlAllow: ['172.28.0.0/16', 'fd00::/8'] })
+    expect(container).toContain('listen 0.0.0.0:8081;')
+    expect(container).toMatch(/allow 127\.0\.0\.1;\s+allow 172\.28\.0\.0\/16;\s+allow fd00::\/8;\s+deny all;/)
+  })
+
   it('runs workers as root only when the renderer is root', () => {
     vi.spyOn(process, 'geteuid').mockReturnValue(0)
     expect(renderNginxConfig(base)).toMatch(/^user root;$/m)
@@ -102,6 +110,10 @@ describe('renderNginxConfig', () => {
     ['runDir', { runDir: '/tmp/$uri' }],
     ['notifyUpdateTimeoutS', { notifyUpdateTimeoutS: 0 }],
     ['dropIdlePublisherS', { dropIdlePublisherS: 1.5 }],
+    ['controlBind', { controlBind: 'ingest' }],
+    ['controlAllow', { controlAllow: ['all'] }],
+    ['controlAllow', { controlAllow: ['10.0.0.0/33'] }],
+    ['controlAllow', { controlAllow: ['10.0.0.0/8; allow all'] }],
   ])('refuses a bad %s: %j', (field, patch) => {
     expect(() => render(patch)).toThrow(new RegExp(`^nginx config: ${field} `))
   })

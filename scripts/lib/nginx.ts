@@ -27,6 +27,10 @@ export interface NginxOptions {
   notifyUpdateTimeoutS?: number
   /** default 10 */
   dropIdlePublisherS?: number
+  /** Control server (hooks, /stat, /control) bind address; default 127.0.0.1. */
+  controlBind?: string
+  /** Extra addresses/CIDRs allowed on the control server besides 127.0.0.1 (app containers). */
+  controlAllow?: string[]
 }
 
 export interface NginxHandle {
@@ -85,6 +89,15 @@ function checkUpstream(entry: string): string {
   return entry
 }
 
+function checkCidr(entry: string): string {
+  const [addr = '', bits, extra] = entry.split('/')
+  const family = isIP(addr)
+  const max = family === 4 ? 32 : 128
+  const ok = family !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max))
+  if (!ok) fail('controlAllow', `entries must be IP addresses or CIDR ranges, got ${JSON.stringify(entry)}`)
+  return entry
+}
+
 function checkRunDir(runDir: string): string {
   const abs = resolve(runDir)
   if (!SAFE_PATH.test(abs)) fail('runDir', `may only contain [A-Za-z0-9._/+-], got ${JSON.stringify(abs)}`)
@@ -124,6 +137,8 @@ function placeholders(opts: NginxOptions): Record<string, string> {
     HTTP_BIND: listenHost('httpBind', opts.httpBind ?? '127.0.0.1'),
     HTTP_PORT: String(ports.httpPort),
     CONTROL_PORT: String(ports.controlPort),
+    CONTROL_BIND: listenHost('controlBind', opts.controlBind ?? '127.0.0.1'),
+    CONTROL_ALLOW: (opts.controlAllow ?? []).map((a) => `        allow ${checkCidr(a)};`).join('\n'),
     APP_UPSTREAMS: opts.appUpstreams.map((u) => `        server ${checkUpstream(u)} max_fails=0;`).join('\n'),
     NOTIFY_UPDATE_S: String(checkSeconds('notifyUpdateTimeoutS', opts.notifyUpdateTimeoutS ?? 30)),
     DROP_IDLE_S: String(checkSeconds('dropIdlePublisherS', opts.dropIdlePublisherS ?? 10)),
@@ -195,7 +210,7 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
       [opts.rtmpBind ?? '127.0.0.1', opts.rtmpPort],
       ['127.0.0.1', opts.internalRtmpPort],
       [opts.httpBind ?? '127.0.0.1', opts.httpPort],
-      ['127.0.0.1', opts.controlPort],
+      [opts.controlBind ?? '127.0.0.1', opts.controlPort],
     ] as const) {
       await waitForTcp(probeHost(host), port, Math.max(deadline - Date.now(), 1))
     }
