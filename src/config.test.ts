@@ -42,6 +42,12 @@ describe('loadConfig', () => {
     expect(errorOf({ ...base, JWT_PRIVATE_KEY: undefined as unknown as string, JWT_PRIVATE_KEY_FILE: '/nonexistent/key.pem' })).toContain('JWT_PRIVATE_KEY_FILE')
   })
 
+  it('treats empty variables as unset', () => {
+    const c = loadConfig({ ...base, SMTP_URL: '', APP_PORT: '' })
+    expect(c.SMTP_URL).toBeUndefined()
+    expect(c.APP_PORT).toBe(3000)
+  })
+
   it('parses ingest nodes, origins and https cookies', () => {
     const c = loadConfig({
       ...base,

@@ -103,7 +103,9 @@ export class ConfigError extends Error {
 
 /** Parses the environment; throws a ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const result = ConfigSchema.safeParse(env)
+  // An empty variable means "unset" (compose's `${SMTP_URL:-}`, `FOO= npm run dev`).
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''))
+  const result = ConfigSchema.safeParse(given)
   if (result.success) return result.data
   const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`)
   throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`)
