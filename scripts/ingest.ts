@@ -40,7 +40,7 @@ const nginx = await startNginx({
   internalRtmpPort: int('INTERNAL_RTMP_PORT', 19350),
   appUpstreams: list('APP_UPSTREAMS').length ? list('APP_UPSTREAMS') : ['app:3000'],
   notifyUpdateTimeoutS: int('NOTIFY_UPDATE_S', 30),
-  dropIdlePublisherS: int('DROP_IDLE_S', 10),
+  dropIdlePublisherS: int('DROP_IDLE_S', 30),
 }).catch((err: Error) => {
   console.error(err.message)
   process.exit(1)

@@ -31,7 +31,7 @@ describe('renderNginxConfig', () => {
     expect(conf).toContain('alias /tmp/run/nginx/hls/;')
     expect(conf).toContain('error_log /tmp/run/nginx/logs/error.log warn;')
     expect(conf).toContain('notify_update_timeout 30s;')
-    expect(conf).toContain('drop_idle_publisher 10s;')
+    expect(conf).toContain('drop_idle_publisher 30s;')
     for (const hook of ['publish', 'update', 'publish-done']) {
       expect(conf).toContain(
         `http://127.0.0.1:8081/hooks/rtmp/${hook}?node=ingest-1&secret=hook-secret_0123456789abcdef;`,

@@ -25,7 +25,7 @@ export interface NginxOptions {
   appUpstreams: string[]
   /** default 30 */
   notifyUpdateTimeoutS?: number
-  /** default 10 */
+  /** default 30: a backstop; the app drops idle publishers first (IDLE_TIMEOUT_S) so it can record why */
   dropIdlePublisherS?: number
   /** Control server (hooks, /stat, /control) bind address; default 127.0.0.1. */
   controlBind?: string
@@ -141,7 +141,7 @@ function placeholders(opts: NginxOptions): Record<string, string> {
     CONTROL_ALLOW: (opts.controlAllow ?? []).map((a) => `        allow ${checkCidr(a)};`).join('\n'),
     APP_UPSTREAMS: opts.appUpstreams.map((u) => `        server ${checkUpstream(u)} max_fails=0;`).join('\n'),
     NOTIFY_UPDATE_S: String(checkSeconds('notifyUpdateTimeoutS', opts.notifyUpdateTimeoutS ?? 30)),
-    DROP_IDLE_S: String(checkSeconds('dropIdlePublisherS', opts.dropIdlePublisherS ?? 10)),
+    DROP_IDLE_S: String(checkSeconds('dropIdlePublisherS', opts.dropIdlePublisherS ?? 30)),
   }
 }
 

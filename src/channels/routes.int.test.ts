@@ -13,7 +13,7 @@ async function goLive(user: { id: string; username: string }, clientId: string) 
   const { channels } = await import('../db/schema/index.js')
   const { eq } = await import('drizzle-orm')
   const [ch] = await t.deps.db.select().from(channels).where(eq(channels.name, user.username))
-  await t.deps.live.publish({ channel: user.username, channelId: ch!.id, userId: user.id, keyId: row.id, node: 'n1', clientId })
+  await t.deps.live.publish({ channel: user.username, channelId: ch!.id, userId: user.id, keyId: row.id, node: 'n1', clientId, maxSessionS: 3600 })
   return key
 }
 

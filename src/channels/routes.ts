@@ -5,7 +5,7 @@ import type { AppEnv } from '../http/env.js'
 import { requireUser } from '../http/middleware/auth.js'
 import { validate } from '../http/validate.js'
 import { ChannelParam, ListQuery, PatchChannelBody, SessionsQuery } from './schemas.js'
-import { getChannel, listChannels, listSessions, updateChannel } from './service.js'
+import { getChannel, kickChannel, listChannels, listSessions, updateChannel } from './service.js'
 
 export const channelRoutes = (deps: Deps) =>
   new Hono<AppEnv>()
@@ -18,6 +18,10 @@ export const channelRoutes = (deps: Deps) =>
     })
     .patch('/:name', requireUser(deps), validate('param', ChannelParam), validate('json', PatchChannelBody), async (c) => {
       return c.json(await updateChannel(deps, c.req.valid('param').name, c.var.user, c.req.valid('json')))
+    })
+    .post('/:name/kick', requireUser(deps), validate('param', ChannelParam), async (c) => {
+      const kicked = await kickChannel(deps, c.req.valid('param').name, c.var.user, c.var.clientIp)
+      return c.json({ kicked })
     })
     .get('/:name/sessions', requireUser(deps), validate('param', ChannelParam), validate('query', SessionsQuery), async (c) => {
       return c.json(await listSessions(deps, c.req.valid('param').name, c.var.user, c.req.valid('query').limit))

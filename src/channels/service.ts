@@ -4,6 +4,7 @@ import type { Deps } from '../deps.js'
 import { type Channel, channels, streamSessions } from '../db/schema/index.js'
 import { ForbiddenError, NotFoundError } from '../http/errors.js'
 import type { LiveEntry } from '../live/registry.js'
+import { recordAudit } from '../audit/audit.js'
 import { countViewers } from '../presence/count.js'
 
 export type ChannelView = {
@@ -67,6 +68,14 @@ export async function updateChannel(deps: Deps, name: string, user: { id: string
   const ch = await ownedChannel(deps, name, user)
   await deps.db.update(channels).set({ title: patch.title }).where(eq(channels.id, ch.id))
   return getChannel(deps, name)
+}
+
+/** Ends the channel's live session now and drops the publisher; its key is refused for a cool-down. */
+export async function kickChannel(deps: Deps, name: string, user: { id: string; role: string }, ip?: string) {
+  const ch = await ownedChannel(deps, name, user)
+  const kicked = await deps.live.end(name, 'kicked')
+  await recordAudit(deps.db, { type: 'channel.kicked', userId: ch.ownerId, actorId: user.id, ip, data: { channel: name, kicked } })
+  return kicked
 }
 
 export async function listSessions(deps: Deps, name: string, user: { id: string; role: string }, limit: number) {

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMITED'
+  | 'PLAN_LIMIT'
   | 'UNAVAILABLE'
   | 'INTERNAL'
 
@@ -30,6 +31,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
+  PLAN_LIMIT: 403,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 }
@@ -44,6 +46,7 @@ const TITLE: Record<ErrorCode, string> = {
   CONFLICT: 'Conflict',
   PAYLOAD_TOO_LARGE: 'Payload too large',
   RATE_LIMITED: 'Too many requests',
+  PLAN_LIMIT: 'Plan limit reached',
   UNAVAILABLE: 'Service unavailable',
   INTERNAL: 'Internal server error',
 }

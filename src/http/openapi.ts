@@ -26,6 +26,7 @@ const OPS: Record<string, Record<string, Op>> = {
     get: { tag: 'channels', summary: 'A channel, its live status and playback URL', params: ['name'], ok: 200 },
     patch: { tag: 'channels', summary: 'Update the title (owner)', auth: true, params: ['name'], body: PatchChannelBody, ok: 200 },
   },
+  '/api/v1/channels/{name}/kick': { post: { tag: 'channels', summary: 'End the live stream now and refuse its key for a cool-down (owner, admin)', auth: true, params: ['name'], ok: 200 } },
   '/api/v1/channels/{name}/sessions': { get: { tag: 'channels', summary: 'Stream session history (owner)', auth: true, params: ['name'], ok: 200 } },
 }
 

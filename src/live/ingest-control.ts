@@ -1,13 +1,29 @@
 /** @module live/ingest-control — talks to each ingest nginx's loopback control endpoint (`rtmp_control`). */
 import type { Logger } from '../log.js'
+import { type IngestStream, parseIngestStat } from './stat.js'
 
 export interface IngestControl {
+  /** The configured node ids. */
+  nodes(): string[]
   /** Drops the publisher of `channel` (the renamed stream) on `node`. False if the node did not confirm. */
   dropPublisher(node: string, channel: string): Promise<boolean>
+  /** What the node's ingest app carries now; null when the node cannot be asked. */
+  stat(node: string): Promise<IngestStream[] | null>
 }
 
 export function createIngestControl(nodes: Record<string, string>, log: Logger, timeoutMs = 2000): IngestControl {
   return {
+    nodes: () => Object.keys(nodes),
+    async stat(node) {
+      const base = nodes[node]
+      if (!base) return null
+      try {
+        const res = await fetch(`${base}/stat`, { signal: AbortSignal.timeout(timeoutMs) })
+        return res.ok ? parseIngestStat(await res.text()) : null
+      } catch {
+        return null
+      }
+    },
     async dropPublisher(node, channel) {
       const base = nodes[node]
       if (!base) {

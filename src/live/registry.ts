@@ -38,6 +38,8 @@ export type LiveEntry = {
   lastUpdateAt: number
   leftAt: number | null
   reconnects: number
+  /** When the plan's maximum session duration is reached. */
+  maxEndAt: number
 }
 
 export type PublishResult =
@@ -45,7 +47,15 @@ export type PublishResult =
   | { outcome: 'busy'; sessionId: string }
 
 export interface LiveRegistry {
-  publish(p: { channel: string; channelId: string; userId: string; keyId: string; node: string; clientId: string }): Promise<PublishResult>
+  publish(p: {
+    channel: string
+    channelId: string
+    userId: string
+    keyId: string
+    node: string
+    clientId: string
+    maxSessionS: number
+  }): Promise<PublishResult>
   /** Refreshes the live publisher's deadline; null when (node, clientId) is not a live publisher. */
   update(node: string, clientId: string): Promise<LiveEntry | null>
   publishDone(node: string, clientId: string): Promise<void>
@@ -55,6 +65,8 @@ export interface LiveRegistry {
   end(channel: string, reason: EndReason, opts?: { onlyKeyId?: string }): Promise<boolean>
   /** Ends every session whose deadline has passed; returns how many. */
   sweep(): Promise<number>
+  /** True while a kicked key is cooling down (on_publish refuses it). */
+  isKicked(keyId: string): Promise<boolean>
 }
 
 type Clients = {
@@ -66,6 +78,7 @@ type Clients = {
   now: () => number
   reconnectWindowS: number
   notifyUpdateS: number
+  kickCooldownS: number
 }
 
 /** Garbage-collection grace past a deadline: the sweeper, not key expiry, ends sessions. */
@@ -90,7 +103,14 @@ function parseEntry(channel: string, flat: string[] | null): LiveEntry | null {
     lastUpdateAt: Number(h.lastUpdateAt ?? h.startedAt),
     leftAt: h.leftAt ? Number(h.leftAt) : null,
     reconnects: Number(h.reconnects ?? 0),
+    maxEndAt: Number(h.maxEndAt ?? Number.MAX_SAFE_INTEGER),
   }
+}
+
+/** Why a session whose deadline passed ends: the plan limit first, then how it was last seen. */
+export function dueReason(entry: LiveEntry, now: number): EndReason {
+  if (entry.maxEndAt <= now) return 'max_duration'
+  return entry.state === 'reconnecting' ? 'publisher_left' : 'ingest_lost'
 }
 
 export function createRedisLiveRegistry(c: Clients): LiveRegistry {
@@ -110,15 +130,28 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
     const entry = parseEntry(channel, flat)
     if (!entry) return null
     // A stream that dropped and never came back ended when it dropped, not when the window closed.
-    const endedAt = entry.state === 'reconnecting' && entry.leftAt
-      ? entry.leftAt
-      : reason === 'ingest_lost' ? entry.lastUpdateAt : c.now()
+    const endedAt =
+      entry.state === 'reconnecting' && entry.leftAt
+        ? entry.leftAt
+        : reason === 'ingest_lost'
+          ? entry.lastUpdateAt
+          : reason === 'max_duration'
+            ? Math.min(entry.maxEndAt, c.now())
+            : c.now()
     await closeSession(c.db, sessionId, new Date(endedAt), reason)
     await emitStreamEvent(redis, keys, {
       type: 'stream.offline', channel, sessionId, reason, endedAt: new Date(endedAt).toISOString(),
     }, { durable: true })
     c.log.info({ channel, sessionId, reason }, 'stream ended')
     return entry
+  }
+
+  /** Ends a due session; a still-connected publisher (plan limit reached) is dropped too. */
+  async function endDue(entry: LiveEntry, now: number) {
+    const reason = dueReason(entry, now)
+    const ended = await finish(entry.channel, entry.sessionId, reason, { onlyIfDue: true })
+    if (ended && ended.state === 'live' && reason !== 'ingest_lost') await c.ingest.dropPublisher(ended.node, entry.channel)
+    return ended !== null
   }
 
   const registry: LiveRegistry = {
@@ -129,11 +162,12 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
         const [outcome, sid, startedAt] = (await redis.eval(PUBLISH, 4,
           keys.liveChannel(p.channel), keys.liveClient(p.node, p.clientId), keys.liveDeadlines(), keys.liveStarted(),
           p.channel, sessionId, p.node, p.clientId, p.keyId, p.userId, p.channelId, now, liveTtlMs(), GC_MS,
+          p.maxSessionS * 1000,
         )) as [string, string, string]
         if (outcome === 'stale') {
           // The previous session's deadline passed but no sweeper got to it yet: end it, then retry.
           const prev = await registry.get(p.channel)
-          await finish(p.channel, sid, prev?.state === 'reconnecting' ? 'publisher_left' : 'ingest_lost', { onlyIfDue: true })
+          if (prev) await endDue(prev, now)
           continue
         }
         if (outcome === 'busy') return { outcome, sessionId: sid }
@@ -201,6 +235,7 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
       if (opts.onlyKeyId && entry.keyId !== opts.onlyKeyId) return false
       const ended = await finish(channel, entry.sessionId, reason, { onlyIfDue: false })
       if (!ended) return false
+      if (reason === 'kicked' && c.kickCooldownS > 0) await redis.set(keys.kicked(ended.keyId), '1', 'EX', c.kickCooldownS)
       // End first, then drop: the publish_done that follows finds no session and is ignored, and
       // if the drop fails the publisher's next on_update is refused.
       if (ended.state === 'live') await c.ingest.dropPublisher(ended.node, channel)
@@ -217,10 +252,13 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
           await redis.zrem(keys.liveDeadlines(), channel)
           continue
         }
-        const reason: EndReason = entry.state === 'reconnecting' ? 'publisher_left' : 'ingest_lost'
-        if (await finish(channel, entry.sessionId, reason, { onlyIfDue: true })) ended++
+        if (await endDue(entry, now)) ended++
       }
       return ended
+    },
+
+    async isKicked(keyId) {
+      return (await redis.exists(keys.kicked(keyId))) === 1
     },
   }
   return registry

@@ -44,6 +44,10 @@ export const rtmpHookRoutes = (deps: Deps) =>
           c.var.log.info({ node, clientId: form.clientid, reason: verdict.reason }, 'publish refused')
           return c.text('forbidden', 403)
         }
+        if (await deps.live.isKicked(verdict.keyId)) {
+          c.var.log.info({ node, channel: verdict.channel }, 'publish refused: key kicked, cooling down')
+          return c.text('forbidden', 403)
+        }
         const result = await deps.live.publish({
           channel: verdict.channel,
           channelId: verdict.channelId,
@@ -51,6 +55,7 @@ export const rtmpHookRoutes = (deps: Deps) =>
           keyId: verdict.keyId,
           node,
           clientId: form.clientid,
+          maxSessionS: deps.config.PLAN_LIMITS[verdict.plan].maxSessionS,
         })
         if (result.outcome === 'busy') {
           c.var.log.info({ node, channel: verdict.channel }, 'publish refused: channel already live')

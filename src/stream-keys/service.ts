@@ -1,9 +1,9 @@
 /** @module stream-keys/service — create (shown once), list, revoke, and verify stream keys. */
-import { and, desc, eq, isNull } from 'drizzle-orm'
+import { and, count, desc, eq, isNull } from 'drizzle-orm'
 import { recordAudit } from '../audit/audit.js'
 import type { Deps } from '../deps.js'
-import { channels, type StreamKey, streamKeys, users } from '../db/schema/index.js'
-import { NotFoundError } from '../http/errors.js'
+import { channels, type Plan, type StreamKey, streamKeys, users } from '../db/schema/index.js'
+import { AppError, NotFoundError } from '../http/errors.js'
 import { hashesEqual, sha256Hex } from '../lib/secrets.js'
 import { generateStreamKey, parseStreamKey } from './token.js'
 
@@ -28,6 +28,15 @@ export function toPublicKey(k: StreamKey): PublicStreamKey {
 }
 
 export async function createStreamKey(deps: Deps, userId: string, label: string, ip?: string) {
+  const [user] = await deps.db.select({ plan: users.plan }).from(users).where(eq(users.id, userId))
+  const max = deps.config.PLAN_LIMITS[user?.plan ?? 'free'].maxStreamKeys
+  const [active] = await deps.db
+    .select({ n: count() })
+    .from(streamKeys)
+    .where(and(eq(streamKeys.userId, userId), isNull(streamKeys.revokedAt)))
+  if ((active?.n ?? 0) >= max) {
+    throw new AppError('PLAN_LIMIT', `your plan allows ${max} active stream keys; revoke one first`)
+  }
   const g = generateStreamKey()
   const [row] = await deps.db
     .insert(streamKeys)
@@ -63,7 +72,7 @@ export async function revokeStreamKey(deps: Deps, userId: string, keyId: string,
 }
 
 export type VerifyKeyResult =
-  | { ok: true; keyId: string; userId: string; channelId: string; channel: string; plan: string }
+  | { ok: true; keyId: string; userId: string; channelId: string; channel: string; plan: Plan }
   | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'mismatch' | 'unverified' | 'disabled' }
 
 /** The on_publish decision: format first (no lookup for garbage), then id lookup, then constant-time compare. */

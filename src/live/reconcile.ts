@@ -1,0 +1,77 @@
+/**
+ * @module live/reconcile — compares the live registry with what each ingest node really carries
+ * (`/stat`), at start and periodically. nginx loses completion hooks (an app restart, a hook
+ * timeout): a session whose publisher nginx no longer has is treated as if publish_done had
+ * arrived. A publisher whose byte count stops growing (frozen OBS, TCP still open) is dropped and
+ * its session ends as `idle` — nginx's own drop_idle_publisher is only the backstop.
+ * Every instance runs this; the registry's transitions are atomic and idempotent.
+ */
+import type { Logger } from '../log.js'
+import type { IngestControl } from './ingest-control.js'
+import type { LiveRegistry } from './registry.js'
+
+type Opts = { live: LiveRegistry; ingest: IngestControl; log: Logger; now: () => number; intervalMs: number; idleTimeoutMs: number }
+
+/** Two consecutive misses: a publish accepted a moment ago may not be in /stat yet. */
+const MISSES_TO_LEAVE = 2
+
+export function createReconciler(o: Opts) {
+  const lastGrowth = new Map<string, { bytes: number; at: number }>()
+  const misses = new Map<string, number>()
+
+  async function reconcileNode(node: string, entries: Awaited<ReturnType<LiveRegistry['list']>>) {
+    const streams = await o.ingest.stat(node)
+    if (!streams) return // unreachable: deadlines (ingest_lost) take over
+    const byName = new Map(streams.map((s) => [s.name, s]))
+    for (const e of entries) {
+      if (e.node !== node || e.state !== 'live') continue
+      const id = `${node}:${e.clientId}`
+      const s = byName.get(e.channel)
+      if (!s || s.publisherId !== e.clientId) {
+        const n = (misses.get(id) ?? 0) + 1
+        misses.set(id, n)
+        if (n >= MISSES_TO_LEAVE) {
+          o.log.info({ node, channel: e.channel }, 'publisher gone from ingest without publish_done')
+          await o.live.publishDone(node, e.clientId)
+        }
+        continue
+      }
+      misses.delete(id)
+      const prev = lastGrowth.get(id)
+      if (!prev || s.bytesIn > prev.bytes) lastGrowth.set(id, { bytes: s.bytesIn, at: o.now() })
+      else if (o.now() - prev.at >= o.idleTimeoutMs) {
+        o.log.info({ node, channel: e.channel }, 'publisher idle: dropping')
+        await o.live.end(e.channel, 'idle')
+      }
+    }
+  }
+
+  async function reconcile() {
+    const entries = await o.live.list()
+    const current = new Set(entries.map((e) => `${e.node}:${e.clientId}`))
+    for (const map of [lastGrowth, misses]) for (const id of map.keys()) if (!current.has(id)) map.delete(id)
+    await Promise.all(o.ingest.nodes().map((node) => reconcileNode(node, entries)))
+  }
+
+  return { reconcile }
+}
+
+export function startReconciler(o: Opts) {
+  const { reconcile } = createReconciler(o)
+  let running = false
+  const tick = async () => {
+    if (running) return
+    running = true
+    try {
+      await reconcile()
+    } catch (err) {
+      o.log.warn({ err: (err as Error).message }, 'reconcile failed')
+    } finally {
+      running = false
+    }
+  }
+  void tick() // at start
+  const timer = o.intervalMs > 0 ? setInterval(tick, o.intervalMs) : undefined
+  timer?.unref()
+  return { stop: () => clearInterval(timer) }
+}
