@@ -4,7 +4,10 @@ import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import { authRoutes, meRoutes } from './accounts/routes.js'
 import { channelRoutes } from './channels/routes.js'
+import { channelChatRoutes, chatRoutes } from './chat/routes.js'
+import { chatSocketRoutes } from './chat/ws-route.js'
 import type { Deps } from './deps.js'
+import { followRoutes } from './follows/routes.js'
 import { healthRoutes } from './health/routes.js'
 import type { AppEnv } from './http/env.js'
 import { AppError, handleError, problem, problemResponse } from './http/errors.js'
@@ -43,6 +46,10 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   app.route('/api/v1/me', meRoutes(deps))
   app.route('/api/v1/stream-keys', streamKeyRoutes(deps))
   app.route('/api/v1/channels', channelRoutes(deps))
+  app.route('/api/v1/channels', channelChatRoutes(deps))
+  app.route('/api/v1/channels', followRoutes(deps))
+  app.route('/api/v1/chat', chatRoutes(deps))
+  app.route('/ws', chatSocketRoutes(deps))
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(deps.config.PUBLIC_URL)))
   return app
 }

@@ -54,6 +54,30 @@ export const ConfigSchema = z
     RECONNECT_WINDOW_S: seconds.max(600).default(30),
     /** nginx's notify_update_timeout; a live session with no on_update for 2× this is ingest_lost. */
     NOTIFY_UPDATE_S: seconds.min(1).default(30),
+    // Chat and viewer counts (chat/, presence/). Limits are per channel and user.
+    /** Lifetime of a WebSocket ticket (single use). */
+    CHAT_TICKET_TTL_S: seconds.min(1).max(30).default(30),
+    /** Days chat messages are kept in Postgres; 0 keeps them forever. */
+    CHAT_RETENTION_DAYS: seconds.max(3650).default(30),
+    /** Recent messages per channel kept in the Redis stream that resume reads first. */
+    CHAT_REDIS_HISTORY: z.coerce.number().int().min(50).max(100_000).default(1000),
+    CHAT_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(20),
+    CHAT_RATE_LIMIT_MOD: z.coerce.number().int().min(1).max(100_000).default(100),
+    CHAT_RATE_WINDOW_S: seconds.min(1).max(3600).default(30),
+    /** The same text from the same user within this window is refused (0 = off). */
+    CHAT_DUPLICATE_WINDOW_S: seconds.max(3600).default(30),
+    /** Frames above this close the socket with 4513; ws itself stops anything above 64 KiB. */
+    CHAT_MAX_FRAME_BYTES: z.coerce.number().int().min(1024).max(65536).default(8192),
+    /** Inbound frame budget per socket (token bucket): a sustained rate and a burst. */
+    CHAT_FLOOD_FRAMES_PER_S: z.coerce.number().min(0.1).max(10_000).default(5),
+    CHAT_FLOOD_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
+    /** A socket with more unsent bytes than this is closed as too slow (4008). */
+    CHAT_MAX_BUFFERED_BYTES: z.coerce.number().int().min(4096).default(1024 * 1024),
+    CHAT_PING_INTERVAL_S: seconds.min(1).max(300).default(25),
+    /** Viewer presence entries expire this long after their last refresh (refreshed every TTL/3). */
+    PRESENCE_TTL_S: seconds.min(3).max(3600).default(45),
+    /** How often viewer counts are checked and, when changed, pushed (at most once per interval). */
+    VIEWERS_PUSH_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
     TRUST_PROXY: z
       .enum(['true', 'false'])
       .default('true')

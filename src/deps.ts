@@ -1,5 +1,6 @@
 /** @module deps — what the composition root builds and hands to every feature. */
 import type { TokenService } from './accounts/tokens.js'
+import type { Chat } from './chat/index.js'
 import type { Config } from './config.js'
 import type { Db } from './db/client.js'
 import type { IngestControl } from './live/ingest-control.js'
@@ -21,6 +22,8 @@ export interface Deps {
   tokens: TokenService
   live: LiveRegistry
   ingest: IngestControl
+  /** Chat and viewer presence: this instance's sockets (hub) and the Redis broker between instances. */
+  chat: Chat
   /** Injected clock (ms since epoch) so time-based rules are testable without sleeping. */
   now: () => number
 }

@@ -4,9 +4,11 @@
  * the environment; tests run it with their own config.
  */
 import { serve } from '@hono/node-server'
+import { WebSocketServer } from 'ws'
 import type { ServerType } from '@hono/node-server'
 import { createTokenService } from './accounts/tokens.js'
 import { createApp } from './app.js'
+import { createChat, startChatRetention } from './chat/index.js'
 import type { Config } from './config.js'
 import { createDb } from './db/client.js'
 import type { Deps } from './deps.js'
@@ -25,6 +27,12 @@ export async function buildDeps(config: Config, log: Logger = createLogger({ lev
   const { redis, redisSub } = createRedis(config.REDIS_URL)
   const keys = createKeys(config.REDIS_PREFIX)
   const ingest = createIngestControl(config.INGEST_NODES, log)
+  const live = createRedisLiveRegistry({
+    redis, keys, db, log, ingest, now,
+    reconnectWindowS: config.RECONNECT_WINDOW_S,
+    notifyUpdateS: config.NOTIFY_UPDATE_S,
+  })
+  const chat = createChat({ config, log, db, redis, redisSub, keys, now, live })
   const deps: Deps = {
     config,
     log,
@@ -42,11 +50,8 @@ export async function buildDeps(config: Config, log: Logger = createLogger({ lev
       ttlS: config.ACCESS_TOKEN_TTL_S,
       now,
     }),
-    live: createRedisLiveRegistry({
-      redis, keys, db, log, ingest, now,
-      reconnectWindowS: config.RECONNECT_WINDOW_S,
-      notifyUpdateS: config.NOTIFY_UPDATE_S,
-    }),
+    live,
+    chat,
   }
   const close = async () => {
     deps.mailer.close()
@@ -55,15 +60,25 @@ export async function buildDeps(config: Config, log: Logger = createLogger({ lev
   return { deps, close }
 }
 
-export async function startServer(config: Config, opts: { log?: Logger; port?: number } = {}): Promise<Running> {
+export async function startServer(config: Config, opts: { log?: Logger; port?: number; now?: () => number } = {}): Promise<Running> {
   const log = opts.log ?? createLogger({ level: config.LOG_LEVEL })
-  const { deps, close } = await buildDeps(config, log)
+  const { deps, close } = await buildDeps(config, log, opts.now)
   let draining = false
   const app = createApp(deps, { isShuttingDown: () => draining })
   const sweeper = startSweeper(deps.live, log)
 
+  deps.chat.hub.start()
+  const retention = startChatRetention(deps)
+  await deps.chat.hub.ready
+
+  // Chat sockets: frames above 64 KiB are refused by ws itself (1009); no compression, which
+  // costs memory per socket and CPU per message and opens compression side channels.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false, clientTracking: false })
   const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: config.APP_HOST, port: opts.port ?? config.APP_PORT }, () => resolve(s))
+    const s = serve(
+      { fetch: app.fetch, hostname: config.APP_HOST, port: opts.port ?? config.APP_PORT, websocket: { server: wss } },
+      () => resolve(s),
+    )
   })
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? config.APP_PORT)
@@ -74,6 +89,10 @@ export async function startServer(config: Config, opts: { log?: Logger; port?: n
     closing ??= (async () => {
       draining = true
       sweeper.stop()
+      retention.stop()
+      // Sockets first ("going away": clients reconnect to another instance); server.close()
+      // would otherwise wait for them.
+      await deps.chat.hub.shutdown()
       // Stop accepting connections, let in-flight requests finish, then close clients.
       await new Promise<void>((resolve) => {
         server.close(() => resolve())

@@ -15,6 +15,13 @@
  * | users:revoked                         | pubsub | {userId, reason}: close that user's sockets everywhere |
  * | rl:{bucket}:{id}                      | zset   | sliding-window log (rate-limit/), score = ms; PEXPIRE = window |
  * | bo:{policy}:{id}                      | hash   | n, last, until: backoff after failures (rate-limit/); PEXPIRE = forget window |
+ * | chat:ch:{channel}                     | pubsub | chat fan-out between instances (chat/broker.ts envelope: `m <seq>` or `i`) |
+ * | chat:seq:{channel}                    | hash   | seq (last chat sequence number), floor (first seq chat:hist holds); no TTL, re-seeded from Postgres if lost |
+ * | chat:hist:{channel}                   | stream | recent chat frames, id `<seq>-0`, MAXLEN = CHAT_REDIS_HISTORY; PEXPIRE 7 days |
+ * | chat:ticket:{sha256(ticket)}          | string | {userId, sid}; PX = CHAT_TICKET_TTL_S, deleted on first use (GETDEL) |
+ * | chat:rate:{channel}:{userId}          | zset   | sliding-window log of sent messages, score = ms; PEXPIRE = window |
+ * | chat:last:{channel}:{userId}          | hash   | at, hash of the last message (slow mode, duplicates); PEXPIRE = longest rule |
+ * | viewers:uniq:{sessionId}              | hll    | unique viewers of one stream session; EXPIRE 2 days |
  *
  * Keys are prefixed by REDIS_PREFIX so several deployments (or test files) can share one Redis.
  */
@@ -33,6 +40,13 @@ export function createKeys(prefix = '') {
     userRevoked: () => `${p}users:revoked`,
     rateLimit: (bucket: string, id: string) => `${p}rl:${bucket}:${id}`,
     backoff: (policy: string, id: string) => `${p}bo:${policy}:${id}`,
+    chatTopic: (channel: string) => `${p}chat:ch:${channel}`,
+    chatSeq: (channel: string) => `${p}chat:seq:${channel}`,
+    chatHistory: (channel: string) => `${p}chat:hist:${channel}`,
+    chatTicket: (ticketHash: string) => `${p}chat:ticket:${ticketHash}`,
+    chatRate: (channel: string, userId: string) => `${p}chat:rate:${channel}:${userId}`,
+    chatLast: (channel: string, userId: string) => `${p}chat:last:${channel}:${userId}`,
+    uniqueViewers: (sessionId: string) => `${p}viewers:uniq:${sessionId}`,
   }
 }
 

@@ -1,0 +1,149 @@
+/**
+ * @module chat/broker — carries chat between instances over Redis pub/sub.
+ *
+ * Delivery is at-most-once, like centrifuge's `broker.go`: a message published while an
+ * instance is not subscribed (or while its subscriber connection is down) never reaches it.
+ * What makes chat gap-free anyway is that every chat message is appended to the channel's
+ * history stream in the same Lua step that publishes it, with its sequence number, so a socket
+ * that subscribes first and then reads history misses nothing (hub.ts, history.ts).
+ *
+ * Envelope on `chat:ch:{channel}`: a header line, then the payload.
+ *   `m <seq>\n<chat frame JSON>`  — forwarded to sockets byte for byte (serialized once, by the sender)
+ *   `i\n<ControlEvent JSON>`       — moderation and rule changes; each instance renders the frames
+ */
+import type { Redis } from '../redis/client.js'
+import type { Keys } from '../redis/keys.js'
+import type { ChatFrame } from './protocol.js'
+import { PUBLISH_MESSAGE, SEED_SEQ } from './scripts.js'
+
+export type ControlEvent =
+  | { k: 'deleted'; id: string }
+  | { k: 'cleared' }
+  | { k: 'restricted'; userId: string; username: string; until: number | null; seconds?: number }
+  | { k: 'unbanned'; userId: string; username: string }
+  | { k: 'settings' }
+  | { k: 'moderators' }
+  | { k: 'follow'; userId: string; since: number | null }
+
+export type Inbound =
+  | { kind: 'message'; seq: number; frame: Buffer }
+  | { kind: 'control'; event: ControlEvent }
+  | { kind: 'stream'; event: Record<string, unknown> }
+
+export type BrokerHandler = (channel: string, msg: Inbound) => void
+
+export interface ChatBroker {
+  /**
+   * Seq allocation + history append + publish, atomically (scripts.ts PUBLISH_MESSAGE). The frame
+   * is serialized here, once; `seedFloor` supplies Postgres' highest seq if Redis lost the state.
+   */
+  publishMessage(
+    channel: string,
+    msg: Omit<ChatFrame, 'type' | 'seq'>,
+    seedFloor: () => Promise<number>,
+  ): Promise<number>
+  publishControl(channel: string, event: ControlEvent): Promise<void>
+  /** Resolves once Redis confirmed the subscription (to the channel's chat and stream-event topics). */
+  subscribe(channel: string): Promise<void>
+  unsubscribe(channel: string): Promise<void>
+  onMessage(handler: BrokerHandler): void
+}
+
+const NL = 10
+
+export function createRedisChatBroker(opts: {
+  redis: Redis
+  redisSub: Redis
+  keys: Keys
+  historyMax: number
+}): ChatBroker {
+  const { redis, redisSub, keys } = opts
+  const HISTORY_TTL_MS = 7 * 24 * 3600 * 1000
+  // topic name → [channel, kind]; two topics per channel, subscribed with one SUBSCRIBE.
+  const topics = new Map<string, [string, 'chat' | 'stream']>()
+  let handler: BrokerHandler = () => {}
+
+  redisSub.on('messageBuffer', (topicBuf: Buffer, payload: Buffer) => {
+    const topic = topics.get(topicBuf.toString())
+    if (!topic) return
+    const [channel, kind] = topic
+    const msg = kind === 'chat' ? decode(payload) : decodeStream(payload)
+    if (msg) handler(channel, msg)
+  })
+
+  return {
+    async publishMessage(channel, msg, seedFloor) {
+      const head = `{"type":"chat","id":${JSON.stringify(msg.id)},"seq":`
+      const tail = `,"user":${JSON.stringify(msg.user)},"text":${JSON.stringify(msg.text)},"ts":${JSON.stringify(msg.ts)}}`
+      const run = () =>
+        redis.eval(
+          PUBLISH_MESSAGE,
+          3,
+          keys.chatSeq(channel),
+          keys.chatHistory(channel),
+          keys.chatTopic(channel),
+          head,
+          tail,
+          opts.historyMax,
+          HISTORY_TTL_MS,
+        ) as Promise<number>
+      let seq = await run()
+      if (seq === -1) {
+        await redis.eval(SEED_SEQ, 2, keys.chatSeq(channel), keys.chatHistory(channel), await seedFloor())
+        seq = await run()
+      }
+      if (seq < 0) throw new Error('chat sequence could not be seeded')
+      return seq
+    },
+    async publishControl(channel, event) {
+      await redis.publish(keys.chatTopic(channel), `i\n${JSON.stringify(event)}`)
+    },
+    async subscribe(channel) {
+      const chat = keys.chatTopic(channel)
+      const stream = keys.channelEvents(channel)
+      topics.set(chat, [channel, 'chat'])
+      topics.set(stream, [channel, 'stream'])
+      await redisSub.subscribe(chat, stream)
+    },
+    async unsubscribe(channel) {
+      const chat = keys.chatTopic(channel)
+      const stream = keys.channelEvents(channel)
+      topics.delete(chat)
+      topics.delete(stream)
+      await redisSub.unsubscribe(chat, stream)
+    },
+    onMessage(h) {
+      handler = h
+    },
+  }
+}
+
+/** Parses the envelope without copying the frame bytes. Unknown shapes are dropped. */
+export function decode(payload: Buffer): Inbound | null {
+  const nl = payload.indexOf(NL)
+  if (nl < 1) return null
+  const header = payload.toString('latin1', 0, nl)
+  if (header.startsWith('m ')) {
+    const seq = Number(header.slice(2))
+    if (!Number.isSafeInteger(seq) || seq < 1) return null
+    return { kind: 'message', seq, frame: payload.subarray(nl + 1) }
+  }
+  if (header === 'i') {
+    try {
+      const event = JSON.parse(payload.toString('utf8', nl + 1)) as ControlEvent
+      return typeof event?.k === 'string' ? { kind: 'control', event } : null
+    } catch {
+      return null
+    }
+  }
+  return null
+}
+
+function decodeStream(payload: Buffer): Inbound | null {
+  try {
+    const event = JSON.parse(payload.toString()) as Record<string, unknown>
+    return typeof event?.type === 'string' ? { kind: 'stream', event } : null
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * @module chat/connection — one WebSocket on this instance: what it may do, what it has been
+ * sent, and the three ways it can be cut off (too slow, flooding, oversize frames).
+ *
+ * Kept small on purpose: an idle socket must cost a few KB, so per-socket state is plain fields
+ * (no per-socket timers or closures); heartbeats and presence run from the hub's shared timers.
+ */
+import type { WebSocket } from 'ws'
+import { type ChatRole, CloseCode } from './protocol.js'
+
+export type Identity = { userId: string; username: string; sid: string; siteRole: 'user' | 'admin' }
+
+/** Chat seq 0 marks a frame without a sequence (viewers, moderation, stream events). */
+type Pending = [seq: number, frame: Buffer]
+
+const SEND_OPTS = { binary: false } as const
+const OPEN = 1
+
+export type ConnLimits = {
+  maxBufferedBytes: number
+  maxFrameBytes: number
+  floodPerS: number
+  floodBurst: number
+}
+
+export class Conn {
+  /** 'syncing' until the welcome is out: live frames queue in `pending` meanwhile. */
+  state: 'syncing' | 'live' | 'closed' = 'syncing'
+  pending: Pending[] | null = []
+  /** Highest chat seq this socket has been sent (welcome or live). */
+  lastSeq = 0
+  /** Everything with seq ≥ floorSeq has been (or will be) sent; resume fills in below it. */
+  floorSeq = 1
+  role: ChatRole = 'user'
+  /** ms since epoch; Infinity = banned, 0 = free to chat. */
+  restrictedUntil = 0
+  followedSince: number | null = null
+  /** The stream session this viewer was last counted for in unique viewers. */
+  countedSession: string | null = null
+  alive = true
+  private tokens: number
+  private tokensAt: number
+  /** Frames are handled one at a time, in order. */
+  queue: Promise<void> = Promise.resolve()
+
+  constructor(
+    readonly id: string,
+    readonly ws: WebSocket,
+    readonly channel: string,
+    readonly identity: Identity | null,
+    readonly viewerKey: string,
+    private readonly limits: ConnLimits,
+    now: number,
+  ) {
+    this.tokens = limits.floodBurst
+    this.tokensAt = now
+  }
+
+  /** A getter, not a field read, so checks after an await are not narrowed away by TypeScript. */
+  get closed(): boolean {
+    return this.state === 'closed'
+  }
+
+  get privileged(): boolean {
+    return this.role !== 'user'
+  }
+
+  /** Sends a pre-serialized frame, or queues it while the welcome is being prepared. */
+  deliver(frame: Buffer, seq = 0): void {
+    if (this.state === 'live') {
+      if (seq !== 0) {
+        if (seq <= this.lastSeq) return // already in the welcome history
+        this.lastSeq = seq
+      }
+      this.write(frame)
+    } else if (this.state === 'syncing') {
+      this.pending!.push([seq, frame])
+      // A socket that cannot even finish its welcome must not queue without bound either.
+      if (this.pending!.length > 10_000) this.close(CloseCode.TOO_SLOW, 'too slow')
+    }
+  }
+
+  /** Goes live: drops queued chat the welcome already covered, sends the rest in order. */
+  goLive(welcomeSeq: number): void {
+    if (this.state !== 'syncing') return
+    const queued = this.pending ?? []
+    this.pending = null
+    this.state = 'live'
+    this.lastSeq = welcomeSeq
+    for (const [seq, frame] of queued) this.deliver(frame, seq)
+  }
+
+  sendJson(frame: unknown): void {
+    if (this.state === 'closed') return
+    this.write(Buffer.from(JSON.stringify(frame)))
+  }
+
+  private write(frame: Buffer): void {
+    const ws = this.ws
+    if (ws.readyState !== OPEN) return
+    // Slow consumer: bytes we could not hand to the kernel pile up in Node's memory.
+    if (ws.bufferedAmount + frame.length > this.limits.maxBufferedBytes) {
+      this.close(CloseCode.TOO_SLOW, 'too slow')
+      return
+    }
+    ws.send(frame, SEND_OPTS)
+  }
+
+  /**
+   * Admission of one inbound frame: size and flood budget. Returns false (and closes the
+   * socket) when the frame must not be processed.
+   */
+  admitFrame(bytes: number, now: number): boolean {
+    if (this.state === 'closed') return false
+    this.alive = true
+    if (bytes > this.limits.maxFrameBytes) {
+      this.close(CloseCode.FRAME_TOO_LARGE, 'frame too large')
+      return false
+    }
+    const { floodPerS, floodBurst } = this.limits
+    this.tokens = Math.min(floodBurst, this.tokens + ((now - this.tokensAt) / 1000) * floodPerS)
+    this.tokensAt = now
+    if (this.tokens < 1) {
+      this.close(CloseCode.FLOOD, 'too many frames')
+      return false
+    }
+    this.tokens -= 1
+    return true
+  }
+
+  /** Stops all delivery at once; the hub removes the socket when ws reports the close. */
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    this.pending = null
+    try {
+      this.ws.close(code, reason)
+    } catch {
+      this.ws.terminate()
+    }
+    // Nothing more is queued after this; a peer that never answers the close frame is cut
+    // off by ws's own close timeout, so a slow socket's memory stays bounded.
+  }
+}

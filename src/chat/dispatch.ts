@@ -1,0 +1,122 @@
+/**
+ * @module chat/dispatch — one inbound frame → the verb it asks for → an `ack`, a reply or an
+ * `error` frame. Frames of a socket are handled one at a time, in order. A bad frame is answered,
+ * never fatal; only size and flood limits (connection.ts) close the socket.
+ */
+import type { Deps } from '../deps.js'
+import { AppError } from '../http/errors.js'
+import type { Conn } from './connection.js'
+import {
+  type Actor,
+  clearChat,
+  deleteMessage,
+  restrictUser,
+  unbanUser,
+  updateChatSettings,
+} from './moderation.js'
+import {
+  ChatError,
+  type ChatErrorCode,
+  type ClientFrame,
+  errorFrame,
+  parseClientFrame,
+  type Ref,
+} from './protocol.js'
+import type { Room } from './room.js'
+import { sendMessage } from './send.js'
+
+const RESUME_PAGE = 200
+
+/** Entry point for every text or binary frame a socket sends. */
+export function receive(deps: Deps, conn: Conn, data: string | ArrayBuffer | unknown): void {
+  const bytes =
+    typeof data === 'string' ? Buffer.byteLength(data) : data instanceof ArrayBuffer ? data.byteLength : 0
+  if (!conn.admitFrame(bytes, deps.now())) return
+  const parsed = parseClientFrame(data)
+  if (!parsed.ok) {
+    conn.sendJson(errorFrame(parsed.error, parsed.ref))
+    return
+  }
+  conn.queue = conn.queue.then(() => handle(deps, conn, parsed.frame))
+}
+
+function toChatError(err: unknown): ChatError | null {
+  if (err instanceof ChatError) return err
+  if (err instanceof AppError) {
+    const code: ChatErrorCode =
+      (['VALIDATION', 'UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'RATE_LIMITED'] as const).find(
+        (c) => c === err.code,
+      ) ?? 'INTERNAL'
+    return new ChatError(code, err.message, err.retryAfterS ? err.retryAfterS * 1000 : undefined)
+  }
+  return null
+}
+
+async function handle(deps: Deps, conn: Conn, frame: ClientFrame): Promise<void> {
+  if (conn.state === 'closed') return
+  const ref: Ref = frame.ref
+  try {
+    const room = deps.chat.hub.rooms.get(conn.channel)
+    if (!room) return
+    await room.ready
+    const reply = await run(deps, conn, room, frame)
+    if (reply) conn.sendJson(reply)
+    else if (ref !== undefined) conn.sendJson({ type: 'ack', ref })
+  } catch (err) {
+    const chatErr = toChatError(err)
+    if (!chatErr) deps.log.error({ err, channel: conn.channel, frame: frame.type }, 'chat: frame failed')
+    conn.sendJson(errorFrame(chatErr ?? new ChatError('INTERNAL', 'something went wrong; try again'), ref))
+  }
+}
+
+function actorOf(conn: Conn): Actor {
+  if (!conn.identity) throw new ChatError('UNAUTHORIZED', 'sign in first: connect with a ticket')
+  return { userId: conn.identity.userId, username: conn.identity.username, role: conn.role }
+}
+
+async function run(deps: Deps, conn: Conn, room: Room, frame: ClientFrame): Promise<object | null> {
+  const ch = { name: room.name, id: room.channelId, ownerId: room.ownerId }
+  const ref = frame.ref !== undefined ? { ref: frame.ref } : {}
+  switch (frame.type) {
+    case 'ping':
+      return { type: 'pong', ...ref }
+    case 'chat.send': {
+      const msg = await sendMessage(deps, conn, room, frame.text)
+      return frame.ref !== undefined ? { type: 'ack', ...ref, id: msg.id, seq: msg.seq } : null
+    }
+    case 'resume': {
+      // Fills the gap below what this socket already has, newest page first, so what the
+      // client holds is always one contiguous run: pages, then welcome history, then live.
+      const before = conn.floorSeq
+      const page = await deps.chat.history.range(
+        room.name,
+        room.channelId,
+        frame.afterSeq,
+        before,
+        RESUME_PAGE,
+      )
+      conn.floorSeq = page.more ? (page.messages[0]?.seq ?? before) : Math.min(before, frame.afterSeq + 1)
+      return { type: 'history', messages: page.messages, more: page.more, ...ref }
+    }
+    case 'chat.delete':
+      await deleteMessage(deps, ch, actorOf(conn), frame.id)
+      return null
+    case 'mod.timeout':
+      await restrictUser(deps, ch, actorOf(conn), frame.username, frame.seconds, frame.reason)
+      return null
+    case 'mod.ban':
+      await restrictUser(deps, ch, actorOf(conn), frame.username, null, frame.reason)
+      return null
+    case 'mod.unban':
+      await unbanUser(deps, ch, actorOf(conn), frame.username)
+      return null
+    case 'mod.clear':
+      await clearChat(deps, ch, actorOf(conn))
+      return null
+    case 'mod.settings': {
+      const { type: _t, ref: _r, ...patch } = frame
+      await updateChatSettings(deps, ch, actorOf(conn), patch)
+      return null
+    }
+  }
+}

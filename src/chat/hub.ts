@@ -1,0 +1,420 @@
+/**
+ * @module chat/hub — the sockets of THIS instance, per channel (centrifuge `hub.go`: "Hub tracks
+ * Client connections on the current Node"), and the fan-out from the broker to them.
+ *
+ * - One broker subscription per channel per instance, taken when the first socket joins and
+ *   dropped a few seconds after the last one leaves.
+ * - A chat frame arrives from Redis already serialized; the same bytes go to every socket.
+ * - Joining is gap-free: the socket is added to the room (live frames queue), the subscription
+ *   is confirmed, and only then is history read; queued frames the welcome already covers are
+ *   dropped by seq.
+ * - Shared timers, not per-socket ones: ping/pong liveness, presence refresh, viewer counts.
+ */
+import { randomBytes } from 'node:crypto'
+import { eq } from 'drizzle-orm'
+import type { Config } from '../config.js'
+import type { Db } from '../db/client.js'
+import { users } from '../db/schema/index.js'
+import type { LiveRegistry } from '../live/registry.js'
+import type { Logger } from '../log.js'
+import { type Presence, recordSessionViewers } from '../presence/presence.js'
+import type { Redis } from '../redis/client.js'
+import type { Keys } from '../redis/keys.js'
+import type { ChatBroker, ControlEvent, Inbound } from './broker.js'
+import type { Conn } from './connection.js'
+import type { ChatHistory } from './history.js'
+import { CloseCode, type ServerFrame } from './protocol.js'
+import { Room } from './room.js'
+
+export const WELCOME_HISTORY = 50
+const ROOM_LINGER_MS = 5000
+
+export type HubDeps = {
+  config: Config
+  log: Logger
+  db: Db
+  redis: Redis
+  redisSub: Redis
+  keys: Keys
+  now: () => number
+  live: LiveRegistry
+  broker: ChatBroker
+  history: ChatHistory
+  presence: Presence
+}
+
+export class ChatHub {
+  readonly rooms = new Map<string, Room>()
+  readonly byUser = new Map<string, Set<Conn>>()
+  /** Resolves when this instance listens for session revocations. */
+  readonly ready: Promise<void>
+  private readonly instanceId = randomBytes(5).toString('base64url')
+  private connSeq = 0
+  private timers: NodeJS.Timeout[] = []
+  private subscriberWasReady = false
+
+  constructor(private readonly d: HubDeps) {
+    d.broker.onMessage((channel, msg) => this.onBroker(channel, msg))
+    const revokedTopic = d.keys.userRevoked()
+    d.redisSub.on('message', (topic: string, payload: string) => {
+      if (topic === revokedTopic) this.onRevoked(payload)
+    })
+    d.redisSub.on('ready', () => {
+      // A reconnected subscriber may have missed messages (pub/sub is at-most-once): every
+      // socket reconnects and resumes from history rather than silently skipping them.
+      if (this.subscriberWasReady) this.closeAll(CloseCode.RESYNC, 'resync')
+      this.subscriberWasReady = true
+    })
+    this.ready = d.redisSub.subscribe(revokedTopic).then(() => undefined)
+    this.ready.catch((err) => d.log.error({ err }, 'chat: could not subscribe to session revocations'))
+  }
+
+  nextConnId(): string {
+    return `${this.instanceId}.${(++this.connSeq).toString(36)}`
+  }
+
+  get size(): number {
+    let n = 0
+    for (const room of this.rooms.values()) n += room.conns.size
+    return n
+  }
+
+  /** Adds the socket, then sends its welcome (history, seq, viewers) and switches it live. */
+  async open(conn: Conn): Promise<void> {
+    const { d } = this
+    const room = this.room(conn.channel)
+    room.conns.add(conn)
+    if (conn.identity) {
+      const set = this.byUser.get(conn.identity.userId) ?? new Set<Conn>()
+      this.byUser.set(conn.identity.userId, set)
+      set.add(conn)
+    }
+    try {
+      await room.ready
+      if (conn.closed) return
+      if (conn.identity && !(await this.stillSignedIn(conn))) {
+        conn.close(CloseCode.SESSION_ENDED, 'session ended')
+        return
+      }
+      await room.loadMember(d.db, conn, d.now())
+      await d.presence.add(room.name, conn.id)
+      if (conn.closed) {
+        await d.presence.remove(room.name, [conn.id])
+        return
+      }
+      const [{ seq, messages }, counts] = await Promise.all([
+        d.history.recent(room.name, room.channelId, WELCOME_HISTORY),
+        d.presence.counts([room.name]),
+      ])
+      const welcome: ServerFrame = {
+        type: 'welcome',
+        channel: room.name,
+        live: room.live.status !== 'offline',
+        status: room.live.status,
+        viewers: counts.get(room.name) ?? 0,
+        you: conn.identity
+          ? {
+              username: conn.identity.username,
+              role: conn.role,
+              bannedUntil:
+                conn.restrictedUntil === 0
+                  ? null
+                  : conn.restrictedUntil === Number.POSITIVE_INFINITY
+                    ? 'forever'
+                    : new Date(conn.restrictedUntil).toISOString(),
+            }
+          : null,
+        history: messages,
+        seq,
+        settings: room.publicSettings(),
+      }
+      conn.sendJson(welcome)
+      conn.floorSeq = messages[0]?.seq ?? seq + 1
+      conn.goLive(seq)
+    } catch (err) {
+      d.log.error({ err, channel: conn.channel }, 'chat: socket setup failed')
+      conn.close(1011, 'internal error')
+    }
+  }
+
+  /** Revocations published before this socket was registered would have been missed: re-check. */
+  private async stillSignedIn(conn: Conn): Promise<boolean> {
+    const id = conn.identity!
+    const [revoked, [row]] = await Promise.all([
+      this.d.redis.exists(this.d.keys.revokedSid(id.sid)),
+      this.d.db.select({ disabledAt: users.disabledAt }).from(users).where(eq(users.id, id.userId)),
+    ])
+    return revoked === 0 && !!row && !row.disabledAt
+  }
+
+  /** Called when ws reports the socket closed (for whatever reason). Idempotent. */
+  leave(conn: Conn): void {
+    if (conn.state !== 'closed') {
+      conn.state = 'closed'
+      conn.pending = null
+    }
+    const room = this.rooms.get(conn.channel)
+    if (conn.identity) {
+      const set = this.byUser.get(conn.identity.userId)
+      set?.delete(conn)
+      if (set?.size === 0) this.byUser.delete(conn.identity.userId)
+    }
+    if (!room?.conns.delete(conn)) return
+    this.d.presence
+      .remove(room.name, [conn.id])
+      .catch((err) => this.d.log.warn({ err: (err as Error).message }, 'chat: presence remove failed'))
+    if (room.conns.size === 0 && !room.lingerTimer) {
+      room.lingerTimer = setTimeout(() => {
+        room.lingerTimer = null
+        if (room.conns.size > 0 || this.rooms.get(room.name) !== room) return
+        this.rooms.delete(room.name)
+        this.d.broker.unsubscribe(room.name).catch(() => {})
+      }, ROOM_LINGER_MS)
+      room.lingerTimer.unref()
+    }
+  }
+
+  private room(name: string): Room {
+    const existing = this.rooms.get(name)
+    if (existing) {
+      if (existing.lingerTimer) clearTimeout(existing.lingerTimer)
+      existing.lingerTimer = null
+      return existing
+    }
+    const room = new Room(name)
+    this.rooms.set(name, room)
+    room.ready = (async () => {
+      await this.d.broker.subscribe(name)
+      await room.load(this.d.db, this.d.live, this.d.now())
+    })()
+    room.ready.catch(() => {
+      if (this.rooms.get(name) !== room) return
+      this.rooms.delete(name)
+      this.d.broker.unsubscribe(name).catch(() => {})
+    })
+    return room
+  }
+
+  /** Serializes once, then hands the same bytes to every socket of the room. */
+  broadcast(room: Room, frame: ServerFrame, filter?: (c: Conn) => boolean): void {
+    const buf = Buffer.from(JSON.stringify(frame))
+    for (const conn of room.conns) if (!filter || filter(conn)) conn.deliver(buf)
+  }
+
+  private onBroker(channel: string, msg: Inbound): void {
+    const room = this.rooms.get(channel)
+    if (!room) return
+    if (msg.kind === 'message') {
+      for (const conn of room.conns) conn.deliver(msg.frame, msg.seq)
+    } else if (msg.kind === 'control') {
+      this.onControl(room, msg.event)
+    } else {
+      this.onStream(room, msg.event)
+    }
+  }
+
+  private connsOf(room: Room, userId: string): Conn[] {
+    return [...(this.byUser.get(userId) ?? [])].filter((c) => c.channel === room.name)
+  }
+
+  private onControl(room: Room, e: ControlEvent): void {
+    const { d } = this
+    switch (e.k) {
+      case 'deleted':
+        this.broadcast(room, { type: 'chat.deleted', id: e.id })
+        return
+      case 'cleared':
+        this.broadcast(room, { type: 'chat.cleared' })
+        return
+      case 'restricted': {
+        for (const conn of this.connsOf(room, e.userId))
+          conn.restrictedUntil = e.until ?? Number.POSITIVE_INFINITY
+        if (e.until === null) this.broadcast(room, { type: 'user.banned', username: e.username })
+        else
+          this.broadcast(room, {
+            type: 'user.timedout',
+            username: e.username,
+            seconds: e.seconds ?? 0,
+            until: new Date(e.until).toISOString(),
+          })
+        // The person concerned is told in words too, not left to guess from silence.
+        for (const conn of this.connsOf(room, e.userId)) {
+          conn.sendJson(
+            e.until === null
+              ? { type: 'error', code: 'BANNED', message: 'you have been banned from this chat' }
+              : {
+                  type: 'error',
+                  code: 'TIMED_OUT',
+                  message: `you have been timed out for ${e.seconds} s`,
+                  retryAfterMs: Math.max(1, e.until - d.now()),
+                },
+          )
+        }
+        return
+      }
+      case 'unbanned':
+        for (const conn of this.connsOf(room, e.userId)) conn.restrictedUntil = 0
+        this.broadcast(room, { type: 'user.unbanned', username: e.username })
+        return
+      case 'follow':
+        for (const conn of this.connsOf(room, e.userId)) conn.followedSince = e.since
+        return
+      case 'moderators':
+        room.loadModerators(d.db).catch((err) => d.log.error({ err }, 'chat: reloading moderators failed'))
+        return
+      case 'settings':
+        room.loadChannel(d.db).then(
+          () => this.broadcast(room, { type: 'chat.settings', ...room.publicSettings() }),
+          (err) => d.log.error({ err }, 'chat: reloading settings failed'),
+        )
+        return
+    }
+  }
+
+  private onStream(room: Room, e: Record<string, unknown>): void {
+    const sessionId = typeof e.sessionId === 'string' ? e.sessionId : null
+    if (e.type === 'stream.online' && typeof e.startedAt === 'string') {
+      room.live = { status: 'live', sessionId, startedAt: Date.parse(e.startedAt) }
+      this.broadcast(room, { type: 'stream.online', startedAt: e.startedAt, resumed: e.resumed === true })
+    } else if (e.type === 'stream.reconnecting') {
+      room.live = { ...room.live, status: 'reconnecting' }
+      this.broadcast(room, { type: 'stream.reconnecting' })
+    } else if (e.type === 'stream.offline') {
+      room.live = { status: 'offline', sessionId: null, startedAt: null }
+      this.broadcast(room, {
+        type: 'stream.offline',
+        reason: typeof e.reason === 'string' ? e.reason : 'ended',
+      })
+    }
+  }
+
+  private onRevoked(payload: string): void {
+    let event: { userId?: unknown; sid?: unknown }
+    try {
+      event = JSON.parse(payload)
+    } catch {
+      return
+    }
+    if (typeof event.userId !== 'string') return
+    for (const conn of [...(this.byUser.get(event.userId) ?? [])]) {
+      if (typeof event.sid === 'string' && conn.identity?.sid !== event.sid) continue
+      conn.close(CloseCode.SESSION_ENDED, 'session ended')
+      this.leave(conn)
+    }
+  }
+
+  /** Pushes each room's viewer count to its sockets when it changed; records session peaks. */
+  async pushViewers(): Promise<void> {
+    const rooms = [...this.rooms.values()].filter((r) => r.conns.size > 0 && r.channelId)
+    if (rooms.length === 0) return
+    const counts = await this.d.presence.counts(rooms.map((r) => r.name))
+    for (const room of rooms) {
+      const n = counts.get(room.name) ?? 0
+      if (n !== room.viewers) {
+        room.viewers = n
+        this.broadcast(room, { type: 'viewers', count: n })
+      }
+      if (room.live.sessionId) await this.recordStats(room, n, room.live.sessionId)
+    }
+  }
+
+  private async recordStats(room: Room, viewers: number, sessionId: string): Promise<void> {
+    if (room.statsSession !== sessionId) {
+      room.statsSession = sessionId
+      room.peakSeen = 0
+      room.uniqueSeen = 0
+    }
+    const fresh: string[] = []
+    for (const conn of room.conns) {
+      if (conn.countedSession === sessionId || conn.state !== 'live') continue
+      conn.countedSession = sessionId
+      fresh.push(conn.viewerKey)
+    }
+    const unique = fresh.length ? await this.d.presence.addUnique(sessionId, fresh) : room.uniqueSeen
+    if (viewers > room.peakSeen || unique > room.uniqueSeen) {
+      room.peakSeen = Math.max(room.peakSeen, viewers)
+      room.uniqueSeen = Math.max(room.uniqueSeen, unique)
+      await recordSessionViewers(this.d.db, sessionId, room.peakSeen, room.uniqueSeen)
+    }
+  }
+
+  /** The presence heartbeat: re-adds every socket of this instance with a fresh expiry. */
+  async refreshPresence(): Promise<void> {
+    const entries = new Map<string, string[]>()
+    for (const room of this.rooms.values()) {
+      const ids: string[] = []
+      for (const conn of room.conns) if (conn.state !== 'closed') ids.push(conn.id)
+      entries.set(room.name, ids)
+    }
+    if (entries.size) await this.d.presence.refresh(entries)
+  }
+
+  /** ws-level ping/pong: a socket that did not answer the previous ping is dead. */
+  heartbeat(): void {
+    for (const room of this.rooms.values()) {
+      for (const conn of room.conns) {
+        if (!conn.alive) {
+          conn.ws.terminate()
+          this.leave(conn)
+          continue
+        }
+        conn.alive = false
+        conn.ws.ping()
+      }
+    }
+  }
+
+  start(): void {
+    const { config, log } = this.d
+    const every = (ms: number, fn: () => unknown, what: string) => {
+      let running = false
+      const t = setInterval(async () => {
+        if (running) return
+        running = true
+        try {
+          await fn()
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, `chat: ${what} failed`)
+        } finally {
+          running = false
+        }
+      }, ms)
+      t.unref()
+      this.timers.push(t)
+    }
+    every(config.CHAT_PING_INTERVAL_S * 1000, () => this.heartbeat(), 'heartbeat')
+    every(
+      Math.max(1000, Math.floor((config.PRESENCE_TTL_S * 1000) / 3)),
+      () => this.refreshPresence(),
+      'presence refresh',
+    )
+    every(config.VIEWERS_PUSH_INTERVAL_MS, () => this.pushViewers(), 'viewer count')
+  }
+
+  private closeAll(code: number, reason: string): Conn[] {
+    const all: Conn[] = []
+    for (const room of this.rooms.values()) for (const conn of room.conns) all.push(conn)
+    for (const conn of all) conn.close(code, reason)
+    return all
+  }
+
+  /** Stops the timers and closes every socket with "going away" so clients reconnect elsewhere. */
+  async shutdown(graceMs = 1000): Promise<void> {
+    for (const t of this.timers) clearInterval(t)
+    this.timers = []
+    const byRoom = new Map<string, string[]>()
+    for (const room of this.rooms.values())
+      byRoom.set(
+        room.name,
+        [...room.conns].map((c) => c.id),
+      )
+    const all = this.closeAll(CloseCode.GOING_AWAY, 'going away')
+    await Promise.allSettled([...byRoom].map(([name, ids]) => this.d.presence.remove(name, ids)))
+    // Give clients a moment to answer the close frame, then cut whoever did not.
+    const deadline = Date.now() + graceMs
+    while (all.some((c) => c.ws.readyState !== c.ws.CLOSED) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20))
+    for (const conn of all) if (conn.ws.readyState !== conn.ws.CLOSED) conn.ws.terminate()
+    for (const conn of all) this.leave(conn)
+  }
+}

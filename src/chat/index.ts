@@ -1,0 +1,54 @@
+/**
+ * @module chat — assembles the chat roles (broker, history, presence, hub) for the composition
+ * root. One real implementation of each, over the process's Redis and Postgres clients.
+ */
+import type { Config } from '../config.js'
+import type { Db } from '../db/client.js'
+import type { LiveRegistry } from '../live/registry.js'
+import type { Logger } from '../log.js'
+import { createRedisPresence, type Presence } from '../presence/presence.js'
+import type { Redis } from '../redis/client.js'
+import type { Keys } from '../redis/keys.js'
+import { type ChatBroker, createRedisChatBroker } from './broker.js'
+import { type ChatHistory, createChatHistory, purgeExpiredMessages } from './history.js'
+import { ChatHub } from './hub.js'
+
+export type Chat = { hub: ChatHub; broker: ChatBroker; history: ChatHistory; presence: Presence }
+
+export function createChat(d: {
+  config: Config
+  log: Logger
+  db: Db
+  redis: Redis
+  redisSub: Redis
+  keys: Keys
+  now: () => number
+  live: LiveRegistry
+}): Chat {
+  const historyMax = d.config.CHAT_REDIS_HISTORY
+  const broker = createRedisChatBroker({ redis: d.redis, redisSub: d.redisSub, keys: d.keys, historyMax })
+  const history = createChatHistory({ db: d.db, redis: d.redis, keys: d.keys, historyMax })
+  const presence = createRedisPresence({
+    redis: d.redis,
+    keys: d.keys,
+    ttlMs: d.config.PRESENCE_TTL_S * 1000,
+    now: d.now,
+  })
+  const hub = new ChatHub({ ...d, broker, history, presence })
+  return { hub, broker, history, presence }
+}
+
+/** Deletes chat older than CHAT_RETENTION_DAYS every 10 minutes (harmless if several instances do it). */
+export function startChatRetention(
+  d: { db: Db; config: Config; log: Logger; now: () => number },
+  intervalMs = 10 * 60_000,
+) {
+  const run = () =>
+    purgeExpiredMessages(d.db, d.config.CHAT_RETENTION_DAYS, d.now()).then(
+      (n) => n > 0 && d.log.info({ deleted: n }, 'chat: retention purge'),
+      (err) => d.log.warn({ err: (err as Error).message }, 'chat: retention purge failed'),
+    )
+  const timer = setInterval(run, intervalMs)
+  timer.unref()
+  return { stop: () => clearInterval(timer) }
+}

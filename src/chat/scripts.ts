@@ -1,0 +1,79 @@
+/**
+ * @module chat/scripts — the Lua behind chat: ordered publish, sequence seeding and the
+ * admission check. Time always comes in as ARGV (the caller's injected clock); PEXPIRE only
+ * garbage-collects idle keys.
+ */
+
+/**
+ * Allocates the next sequence number, appends the frame to the history stream and publishes it,
+ * in one step. Because Redis runs scripts one at a time, the order subscribers see equals the
+ * sequence order equals the history order: a reader that subscribes first and then reads the
+ * stream can never fall into a gap between the two.
+ * KEYS: state hash (seq, floor), history stream, pub/sub topic
+ * ARGV: frame head (ends with `"seq":`), frame tail, stream MAXLEN, stream TTL ms
+ * → the new seq, or -1 when the state is missing and must be seeded from Postgres first.
+ */
+export const PUBLISH_MESSAGE = `
+if not redis.call('HGET', KEYS[1], 'seq') then return -1 end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('HSET', KEYS[1], 'floor', seq) end
+local frame = ARGV[1] .. seq .. ARGV[2]
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], seq .. '-0', 'f', frame)
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('PUBLISH', KEYS[3], 'm ' .. seq .. '\\n' .. frame)
+return seq
+`
+
+/**
+ * Seeds a lost sequence state: never below Postgres' highest stored seq (ARGV[1]) nor the
+ * stream's last generated id, so no seq is ever handed out twice. Entries already in the stream
+ * are not trusted as complete (floor = next seq), so reads fall back to Postgres for them.
+ * KEYS: state hash, history stream · ARGV: highest seq in Postgres → the current seq
+ */
+export const SEED_SEQ = `
+local floor = tonumber(ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[2])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then
+      local s = tonumber(string.match(info[i + 1], '^(%d+)'))
+      if s and s > floor then floor = s end
+    end
+  end
+end
+if redis.call('HSETNX', KEYS[1], 'seq', floor) == 1 then
+  redis.call('HSET', KEYS[1], 'floor', floor + 1)
+end
+return tonumber(redis.call('HGET', KEYS[1], 'seq'))
+`
+
+/**
+ * Everything a message must pass in Redis, checked and recorded together so concurrent sends on
+ * different instances cannot overshoot: slow mode, duplicate text, then the sliding-window rate
+ * limit. Nothing is recorded unless all pass.
+ * KEYS: rate zset, last-message hash
+ * ARGV: now, rate window ms, rate max, slow mode ms (0 = off), duplicate window ms (0 = off),
+ *       text hash, unique member
+ * → {1} admitted · {2, retryMs} slow mode · {3, retryMs} duplicate · {4, retryMs} rate limited
+ */
+export const ADMIT = `
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local max = tonumber(ARGV[3])
+local slow = tonumber(ARGV[4])
+local dup = tonumber(ARGV[5])
+local last = redis.call('HMGET', KEYS[2], 'at', 'hash')
+local lastAt = tonumber(last[1])
+if slow > 0 and lastAt and now - lastAt < slow then return {2, slow - (now - lastAt)} end
+if dup > 0 and lastAt and last[2] == ARGV[6] and now - lastAt < dup then return {3, dup - (now - lastAt)} end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= max then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {4, math.max(1, tonumber(oldest[2]) + window - now)}
+end
+redis.call('ZADD', KEYS[1], now, ARGV[7])
+redis.call('PEXPIRE', KEYS[1], window)
+redis.call('HSET', KEYS[2], 'at', now, 'hash', ARGV[6])
+redis.call('PEXPIRE', KEYS[2], math.max(slow, dup, 1000))
+return {1}
+`

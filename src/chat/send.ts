@@ -1,0 +1,107 @@
+/**
+ * @module chat/send — a chat line from one socket to every socket of the channel, on every
+ * instance: who may send, the channel's rules, the Redis admission check, then the ordered
+ * publish and the durable copy in Postgres.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import type { Deps } from '../deps.js'
+import type { Conn } from './connection.js'
+import { ChatError, type ChatFrame } from './protocol.js'
+import type { Room } from './room.js'
+import { checkContent, cleanText, normalizeForMatch } from './rules.js'
+import { ADMIT } from './scripts.js'
+
+const ADMIT_CODES = { 2: 'SLOW_MODE', 3: 'DUPLICATE', 4: 'RATE_LIMITED' } as const
+const ADMIT_MESSAGES = {
+  2: 'slow mode is on: wait before sending another message',
+  3: 'you already sent that message; say something different',
+  4: 'you are sending messages too fast',
+} as const
+
+/** Who may speak at all, before any rule or limit is looked at. */
+function checkStanding(conn: Conn, now: number): void {
+  if (!conn.identity)
+    throw new ChatError(
+      'UNAUTHORIZED',
+      'sign in to chat: connect with a ticket from POST /api/v1/chat/tickets',
+    )
+  if (conn.restrictedUntil === Number.POSITIVE_INFINITY)
+    throw new ChatError('BANNED', 'you are banned from this chat')
+  if (conn.restrictedUntil > now) {
+    throw new ChatError('TIMED_OUT', 'you are timed out in this chat', conn.restrictedUntil - now)
+  }
+}
+
+function checkFollower(conn: Conn, room: Room, now: number): void {
+  const minutes = room.rules.followersOnlyMinutes
+  if (minutes === null || conn.privileged) return
+  if (conn.followedSince === null)
+    throw new ChatError('FOLLOWERS_ONLY', 'this chat is followers-only: follow the channel to chat')
+  const waitMs = conn.followedSince + minutes * 60_000 - now
+  if (waitMs > 0)
+    throw new ChatError('FOLLOWERS_ONLY', `this chat is for followers of at least ${minutes} minutes`, waitMs)
+}
+
+export async function sendMessage(deps: Deps, conn: Conn, room: Room, rawText: string): Promise<ChatFrame> {
+  const now = deps.now()
+  checkStanding(conn, now)
+  const text = cleanText(rawText)
+  checkContent(text, room.rules, conn.privileged)
+  checkFollower(conn, room, now)
+  const id = conn.identity!
+  const { config } = deps
+
+  const hash = createHash('sha256').update(normalizeForMatch(text)).digest('base64url').slice(0, 22)
+  const verdict = (await deps.redis.eval(
+    ADMIT,
+    2,
+    deps.keys.chatRate(room.name, id.userId),
+    deps.keys.chatLast(room.name, id.userId),
+    now,
+    config.CHAT_RATE_WINDOW_S * 1000,
+    conn.privileged ? config.CHAT_RATE_LIMIT_MOD : config.CHAT_RATE_LIMIT,
+    conn.privileged ? 0 : room.rules.slowModeSeconds * 1000,
+    conn.privileged ? 0 : config.CHAT_DUPLICATE_WINDOW_S * 1000,
+    hash,
+    `${now}:${randomBytes(6).toString('hex')}`,
+  )) as [number, number?]
+  const outcome = verdict[0] as 1 | 2 | 3 | 4
+  if (outcome !== 1) throw new ChatError(ADMIT_CODES[outcome], ADMIT_MESSAGES[outcome], verdict[1] ?? 1000)
+
+  const msg = {
+    id: randomUUID(),
+    user: { username: id.username, role: conn.role },
+    text,
+    ts: new Date(now).toISOString(),
+  }
+  const seq = await deps.chat.broker.publishMessage(room.name, msg, () =>
+    deps.chat.history.maxStoredSeq(room.channelId),
+  )
+  const frame: ChatFrame = { type: 'chat', seq, ...msg }
+  await storeWithRetry(deps, room.channelId, frame, id.userId)
+  return frame
+}
+
+/**
+ * The message is already delivered and in the Redis history; Postgres is its durable copy.
+ * A short outage is retried rather than leaving a hole in stored history.
+ */
+async function storeWithRetry(
+  deps: Deps,
+  channelId: string,
+  frame: ChatFrame,
+  userId: string,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.chat.history.store(channelId, frame, userId)
+      return
+    } catch (err) {
+      if (attempt >= 3) {
+        deps.log.error({ err, channelId, seq: frame.seq }, 'chat: message delivered but not stored')
+        return
+      }
+      await new Promise((r) => setTimeout(r, 100 * attempt))
+    }
+  }
+}

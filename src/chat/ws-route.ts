@@ -1,0 +1,94 @@
+/**
+ * @module chat/ws-route — `GET /ws/channels/:name`: the checks that run BEFORE the upgrade (so a
+ * refusal is a plain HTTP 403/404/401 on the handshake), then the socket's event wiring.
+ */
+import { upgradeWebSocket } from '@hono/node-server'
+import { eq } from 'drizzle-orm'
+import { Hono } from 'hono'
+import { createMiddleware } from 'hono/factory'
+import type { WebSocket } from 'ws'
+import { channels, users } from '../db/schema/index.js'
+import type { Deps } from '../deps.js'
+import type { AppEnv } from '../http/env.js'
+import { AppError, ForbiddenError, NotFoundError, UnauthorizedError } from '../http/errors.js'
+import { Conn, type ConnLimits, type Identity } from './connection.js'
+import { receive } from './dispatch.js'
+import { redeemTicket } from './tickets.js'
+
+type SocketEnv = AppEnv & { Variables: { chatIdentity: Identity | null } }
+
+const CHANNEL_RE = /^[a-z0-9_]{3,24}$/
+const CONN = Symbol('chat.conn')
+
+function onPong(this: WebSocket) {
+  const conn = (this as unknown as Record<symbol, Conn | undefined>)[CONN]
+  if (conn) conn.alive = true
+}
+
+/** Origin (browsers always send it; other clients may omit it), channel, then the ticket. */
+const handshake = (deps: Deps) =>
+  createMiddleware<SocketEnv>(async (c, next) => {
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket')
+      throw new AppError('BAD_REQUEST', 'this endpoint speaks WebSocket only')
+    // Cross-site WebSocket hijacking: a page on another origin must not ride a user's ticket.
+    const origin = c.req.header('origin')
+    if (origin !== undefined && !deps.config.ALLOWED_ORIGINS.includes(origin))
+      throw new ForbiddenError('origin not allowed')
+    const name = c.req.param('name') ?? ''
+    if (!CHANNEL_RE.test(name)) throw new NotFoundError('channel')
+    if (!deps.chat.hub.rooms.has(name)) {
+      const [ch] = await deps.db.select({ id: channels.id }).from(channels).where(eq(channels.name, name))
+      if (!ch) throw new NotFoundError('channel')
+    }
+    let identity: Identity | null = null
+    const ticket = c.req.query('ticket')
+    if (ticket !== undefined) {
+      const claims = await redeemTicket(deps, ticket)
+      if (!claims) throw new UnauthorizedError('the ticket is invalid, expired or already used')
+      const [user] = await deps.db
+        .select({ username: users.username, role: users.role, disabledAt: users.disabledAt })
+        .from(users)
+        .where(eq(users.id, claims.userId))
+      if (!user || user.disabledAt) throw new UnauthorizedError('account disabled')
+      identity = { userId: claims.userId, sid: claims.sid, username: user.username, siteRole: user.role }
+    }
+    c.set('chatIdentity', identity)
+    await next()
+  })
+
+export const chatSocketRoutes = (deps: Deps) => {
+  const { config } = deps
+  const limits: ConnLimits = {
+    maxBufferedBytes: config.CHAT_MAX_BUFFERED_BYTES,
+    maxFrameBytes: config.CHAT_MAX_FRAME_BYTES,
+    floodPerS: config.CHAT_FLOOD_FRAMES_PER_S,
+    floodBurst: config.CHAT_FLOOD_BURST,
+  }
+  return new Hono<SocketEnv>().get(
+    '/channels/:name',
+    handshake(deps),
+    upgradeWebSocket((c) => {
+      const identity = c.var.chatIdentity
+      const channel = c.req.param('name')!
+      // Unique viewers: a signed-in user counts once however many tabs; anonymous viewers by address.
+      const viewerKey = identity ? `u:${identity.userId}` : `ip:${c.var.clientIp}`
+      let conn: Conn | undefined
+      return {
+        onOpen(_evt, ws) {
+          const raw = ws.raw as WebSocket
+          conn = new Conn(deps.chat.hub.nextConnId(), raw, channel, identity, viewerKey, limits, deps.now())
+          ;(raw as unknown as Record<symbol, Conn>)[CONN] = conn
+          raw.on('pong', onPong)
+          // Frames that arrive before the welcome is out wait for it.
+          conn.queue = deps.chat.hub.open(conn)
+        },
+        onMessage(evt) {
+          if (conn) receive(deps, conn, evt.data)
+        },
+        onClose() {
+          if (conn) deps.chat.hub.leave(conn)
+        },
+      }
+    }),
+  )
+}

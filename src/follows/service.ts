@@ -1,0 +1,53 @@
+/** @module follows/service — following a channel (what followers-only chat checks, with its age). */
+import { and, eq } from 'drizzle-orm'
+import { channels, follows } from '../db/schema/index.js'
+import type { Deps } from '../deps.js'
+import { AppError, NotFoundError } from '../http/errors.js'
+
+async function channelOf(deps: Deps, name: string) {
+  const [ch] = await deps.db
+    .select({ id: channels.id, ownerId: channels.ownerId })
+    .from(channels)
+    .where(eq(channels.name, name))
+  if (!ch) throw new NotFoundError('channel')
+  return ch
+}
+
+export type FollowState = { following: boolean; since: string | null }
+
+/** Idempotent: following again keeps the original date (follow age is what followers-only counts). */
+export async function follow(deps: Deps, userId: string, name: string): Promise<FollowState> {
+  const ch = await channelOf(deps, name)
+  if (ch.ownerId === userId) throw new AppError('BAD_REQUEST', 'you cannot follow your own channel')
+  await deps.db
+    .insert(follows)
+    .values({ userId, channelId: ch.id, createdAt: new Date(deps.now()) })
+    .onConflictDoNothing()
+  const state = await followState(deps, userId, ch.id)
+  // Open chat sockets of this user learn it at once, on every instance.
+  await deps.chat.broker.publishControl(name, {
+    k: 'follow',
+    userId,
+    since: state.since ? Date.parse(state.since) : null,
+  })
+  return state
+}
+
+export async function unfollow(deps: Deps, userId: string, name: string): Promise<void> {
+  const ch = await channelOf(deps, name)
+  await deps.db.delete(follows).where(and(eq(follows.userId, userId), eq(follows.channelId, ch.id)))
+  await deps.chat.broker.publishControl(name, { k: 'follow', userId, since: null })
+}
+
+export async function getFollow(deps: Deps, userId: string, name: string): Promise<FollowState> {
+  const ch = await channelOf(deps, name)
+  return followState(deps, userId, ch.id)
+}
+
+async function followState(deps: Deps, userId: string, channelId: string): Promise<FollowState> {
+  const [row] = await deps.db
+    .select({ since: follows.createdAt })
+    .from(follows)
+    .where(and(eq(follows.userId, userId), eq(follows.channelId, channelId)))
+  return { following: !!row, since: row?.since.toISOString() ?? null }
+}
