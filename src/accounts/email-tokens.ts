@@ -9,8 +9,10 @@ export const EMAIL_TOKEN_TTL_MS: Record<EmailTokenPurpose, number> = {
   reset_password: 3600_000,
 }
 
+/** Issues a new token; earlier unused ones of the same purpose stop working (only the latest mail counts). */
 export async function issueEmailToken(db: Db | Tx, userId: string, purpose: EmailTokenPurpose, now: number) {
   const token = randomId(40) // 200 bits
+  await invalidateEmailTokens(db, userId, purpose, now)
   await db.insert(emailTokens).values({
     userId,
     purpose,
@@ -36,4 +38,12 @@ export async function consumeEmailToken(db: Db | Tx, token: string, purpose: Ema
     )
     .returning({ userId: emailTokens.userId })
   return row?.userId ?? null
+}
+
+/** Burns every unused token of a purpose, e.g. outstanding reset links once the password changed. */
+export async function invalidateEmailTokens(db: Db | Tx, userId: string, purpose: EmailTokenPurpose, now: number) {
+  await db
+    .update(emailTokens)
+    .set({ usedAt: new Date(now) })
+    .where(and(eq(emailTokens.userId, userId), eq(emailTokens.purpose, purpose), isNull(emailTokens.usedAt)))
 }

@@ -24,6 +24,13 @@ function getDummyHash(): Promise<string> {
   return dummyHash
 }
 
+const CURRENT_PARAMS = `$argon2id$v=19$m=${ARGON2_OPTIONS.memoryCost},t=${ARGON2_OPTIONS.timeCost},p=${ARGON2_OPTIONS.parallelism}$`
+
+/** True for hashes made with other (older, weaker) parameters: rehash them at the next login. */
+export function needsRehash(storedHash: string): boolean {
+  return !storedHash.startsWith(CURRENT_PARAMS)
+}
+
 export async function verifyPassword(storedHash: string | null, password: string): Promise<boolean> {
   if (!storedHash) {
     await verify(await getDummyHash(), password).catch(() => false)

@@ -1,92 +1,132 @@
-/** @module accounts/routes — `/api/v1/auth/*` and `/api/v1/me`. */
+/** @module accounts/routes — `/api/v1/auth/*` and `/api/v1/me`. Handlers validate, call a verb, answer. */
 import { eq } from 'drizzle-orm'
-import { Hono } from 'hono'
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { Context } from 'hono'
+import { Hono } from 'hono'
+import { createMiddleware } from 'hono/factory'
 import type { Deps } from '../deps.js'
 import { users } from '../db/schema/index.js'
-import { NotFoundError, UnauthorizedError } from '../http/errors.js'
 import type { AppEnv, AuthEnv } from '../http/env.js'
-import { requireUser } from '../http/middleware/auth.js'
+import { NotFoundError, UnauthorizedError } from '../http/errors.js'
+import { authenticate, requireUser } from '../http/middleware/auth.js'
+import { assertTrustedOrigin } from '../http/middleware/origin-check.js'
 import { validate } from '../http/validate.js'
-import { ForgotBody, LoginBody, RefreshBody, RegisterBody, ResetBody, TokenBody } from './schemas.js'
-import * as accounts from './service.js'
-import { REMEMBER_TTL_MS } from './sessions.js'
+import { rateLimit } from '../rate-limit/middleware.js'
+import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from './cookies.js'
+import { LIMITS } from './limits.js'
+import { endSession, listSessions, login, logout, refresh, type TokenPair } from './login.js'
+import { changePassword, forgotPassword, resetPassword } from './password-flows.js'
+import {
+  AvailabilityQuery,
+  ChangePasswordBody,
+  ForgotBody,
+  LoginBody,
+  LogoutQuery,
+  RefreshBody,
+  RegisterBody,
+  ResetBody,
+  SessionParam,
+  TokenBody,
+} from './schemas.js'
+import { type Meta, register, resendVerification, toPublicUser, usernameAvailability, verifyEmail } from './service.js'
+import { findSessionByRefreshToken } from './sessions.js'
 
-export const REFRESH_COOKIE = 'refresh_token'
-const COOKIE_PATH = '/api/v1/auth'
-
-function meta<E extends AppEnv>(c: Context<E>) {
-  return { ip: c.var.clientIp, userAgent: c.req.header('user-agent') }
+function meta<E extends AppEnv>(c: Context<E>): Meta {
+  const userAgent = c.req.header('user-agent')
+  return { ip: c.var.clientIp, ...(userAgent ? { userAgent } : {}) }
 }
 
-/** HttpOnly so page scripts never see it; scoped to the auth path; session cookie unless "remember me". */
-function setRefreshCookie(c: Context, deps: Deps, token: string, remember: boolean) {
-  setCookie(c, REFRESH_COOKIE, token, {
-    httpOnly: true,
-    secure: deps.config.secureCookies,
-    sameSite: 'Lax',
-    path: COOKIE_PATH,
-    ...(remember ? { maxAge: Math.floor(REMEMBER_TTL_MS / 1000) } : {}),
-  })
-}
-
-function tokenResponse(pair: accounts.TokenPair) {
+function tokenResponse(pair: TokenPair) {
   const { accessToken, tokenType, expiresIn, refreshToken, user } = pair
   return { accessToken, tokenType, expiresIn, refreshToken, user }
 }
 
-export const authRoutes = (deps: Deps) =>
-  new Hono<AppEnv>()
+/** Responses here carry tokens and personal data: no cache may keep them. */
+const noStore = createMiddleware(async (c, next) => {
+  await next()
+  c.header('Cache-Control', 'no-store')
+})
+
+export const authRoutes = (deps: Deps) => {
+  const auth = requireUser(deps)
+  return new Hono<AppEnv>()
+    .use(noStore)
     .post('/register', validate('json', RegisterBody), async (c) => {
-      const user = await accounts.register(deps, c.req.valid('json'), meta(c))
-      return c.json({ user: accounts.toPublicUser(user) }, 201)
+      const user = await register(deps, c.req.valid('json'), meta(c))
+      return c.json({ user: toPublicUser(user) }, 201)
     })
+    .get('/availability', rateLimit(deps, LIMITS.availabilityPerIp), validate('query', AvailabilityQuery), async (c) =>
+      c.json(await usernameAvailability(deps, c.req.valid('query').username)),
+    )
     .post('/verify-email', validate('json', TokenBody), async (c) => {
-      const user = await accounts.verifyEmail(deps, c.req.valid('json').token)
-      return c.json({ user: accounts.toPublicUser(user) })
+      const user = await verifyEmail(deps, c.req.valid('json').token)
+      return c.json({ user: toPublicUser(user) })
     })
-    .post('/resend-verification', requireUser(deps), async (c) => {
-      await accounts.resendVerification(deps, c.var.user.id)
+    .post('/resend-verification', auth, async (c) => {
+      await resendVerification(deps, c.var.user.id)
       return c.json({ status: 'accepted' }, 202)
     })
     .post('/login', validate('json', LoginBody), async (c) => {
       const body = c.req.valid('json')
-      const pair = await accounts.login(deps, body, meta(c))
-      setRefreshCookie(c, deps, pair.refreshToken, body.remember)
+      const pair = await login(deps, body, meta(c))
+      setRefreshCookie(c, deps, pair.refreshToken, body.remember ? pair.session.expiresAt : null)
       return c.json(tokenResponse(pair))
     })
     .post('/refresh', validate('json', RefreshBody.optional().default({})), async (c) => {
-      const presented = c.req.valid('json').refreshToken ?? getCookie(c, REFRESH_COOKIE)
+      const fromBody = c.req.valid('json').refreshToken
+      const presented = fromBody ?? readRefreshCookie(c, deps)
       if (!presented) throw new UnauthorizedError('no refresh token')
+      // The cookie is sent by the browser on its own, so only our own pages may use it.
+      if (!fromBody) assertTrustedOrigin(c, deps.config.ALLOWED_ORIGINS)
       try {
-        const pair = await accounts.refresh(deps, presented, meta(c))
-        setRefreshCookie(c, deps, pair.refreshToken, pair.remember)
+        const pair = await refresh(deps, presented, meta(c))
+        setRefreshCookie(c, deps, pair.refreshToken, pair.remember ? pair.sessionExpiresAt : null)
         return c.json(tokenResponse(pair))
       } catch (err) {
-        deleteCookie(c, REFRESH_COOKIE, { path: COOKIE_PATH })
+        clearRefreshCookie(c, deps)
         throw err
       }
     })
-    .post('/logout', requireUser(deps), async (c) => {
-      const { user } = c.var
-      await accounts.logout(deps, user.id, user.sid, meta(c), c.req.query('everywhere') === 'true')
-      deleteCookie(c, REFRESH_COOKIE, { path: COOKIE_PATH })
+    .post('/logout', validate('query', LogoutQuery), async (c) => {
+      const everywhere = c.req.valid('query').everywhere === 'true'
+      const authorization = c.req.header('authorization')
+      const cookie = readRefreshCookie(c, deps)
+      if (authorization !== undefined) {
+        const user = await authenticate(deps, authorization)
+        await logout(deps, user.id, user.sid, meta(c), everywhere)
+      } else if (cookie) {
+        assertTrustedOrigin(c, deps.config.ALLOWED_ORIGINS)
+        const session = await findSessionByRefreshToken(deps, cookie)
+        if (session && !session.revokedAt) await logout(deps, session.userId, session.id, meta(c), everywhere)
+      } else {
+        throw new UnauthorizedError('missing bearer token or refresh cookie')
+      }
+      clearRefreshCookie(c, deps)
+      return c.body(null, 204)
+    })
+    .get('/sessions', auth, async (c) => c.json(await listSessions(deps, c.var.user.id, c.var.user.sid)))
+    .delete('/sessions/:id', auth, validate('param', SessionParam), async (c) => {
+      await endSession(deps, c.var.user.id, c.req.valid('param').id, meta(c))
       return c.body(null, 204)
     })
     .post('/password/forgot', validate('json', ForgotBody), async (c) => {
-      await accounts.forgotPassword(deps, c.req.valid('json').email, meta(c))
+      await forgotPassword(deps, c.req.valid('json').email, meta(c))
       return c.json({ status: 'accepted' }, 202)
     })
     .post('/password/reset', validate('json', ResetBody), async (c) => {
       const body = c.req.valid('json')
-      await accounts.resetPassword(deps, body.token, body.password, meta(c))
+      await resetPassword(deps, body.token, body.password, meta(c))
       return c.json({ status: 'ok' })
     })
+    .post('/password/change', auth, validate('json', ChangePasswordBody), async (c) => {
+      const pair = await changePassword(deps, c.var.user, c.req.valid('json'), meta(c))
+      setRefreshCookie(c, deps, pair.refreshToken, pair.session.remember ? pair.session.expiresAt : null)
+      return c.json(tokenResponse(pair))
+    })
+}
 
 export const meRoutes = (deps: Deps) =>
   new Hono<AuthEnv>().use(requireUser(deps)).get('/', async (c) => {
     const [user] = await deps.db.select().from(users).where(eq(users.id, c.var.user.id))
     if (!user) throw new NotFoundError('user')
-    return c.json(accounts.toPublicUser(user))
+    return c.json(toPublicUser(user))
   })

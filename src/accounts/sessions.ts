@@ -3,13 +3,19 @@
  * Each refresh token works once; presenting a used one is reuse (RFC 9700 §4.14.2) and revokes the
  * whole family. Revoking a session also marks its `sid` in Redis so its access tokens die at once.
  */
-import { and, eq, gt, isNull } from 'drizzle-orm'
+import { and, desc, eq, gt, isNull } from 'drizzle-orm'
 import type { Deps } from '../deps.js'
 import { authSessions, refreshTokens } from '../db/schema/index.js'
 import { hashesEqual, randomId, sha256Hex } from '../lib/secrets.js'
 
+/** Absolute lifetimes: no refresh extends a session past these (ASVS 7.3.2). */
 export const REMEMBER_TTL_MS = 30 * 24 * 3600_000
 export const SESSION_TTL_MS = 12 * 3600_000
+/** Inactivity timeouts (ASVS 7.3.1): a session not refreshed for this long is over. */
+export const REMEMBER_IDLE_MS = 14 * 24 * 3600_000
+export const SESSION_IDLE_MS = 2 * 3600_000
+
+const REFRESH_RE = /^([a-z0-9]{16})\.([a-z0-9]{40})$/
 
 type SessionDeps = Pick<Deps, 'db' | 'redis' | 'keys' | 'config' | 'now'>
 
@@ -29,7 +35,14 @@ export async function createSession(
   const expiresAt = new Date(now + (opts.remember ? REMEMBER_TTL_MS : SESSION_TTL_MS))
   const [session] = await deps.db
     .insert(authSessions)
-    .values({ userId, remember: opts.remember, expiresAt, userAgent: opts.userAgent?.slice(0, 256), ip: opts.ip })
+    .values({
+      userId,
+      remember: opts.remember,
+      expiresAt,
+      lastUsedAt: new Date(now),
+      userAgent: opts.userAgent?.slice(0, 256),
+      ip: opts.ip,
+    })
     .returning()
   const refreshToken = await issueRefreshToken(deps, session!.id)
   return { session: session!, refreshToken }
@@ -40,7 +53,7 @@ export type RotateResult =
   | { ok: false; reason: 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused'; userId?: string; sessionId?: string }
 
 export async function rotateRefreshToken(deps: SessionDeps, presented: string): Promise<RotateResult> {
-  const m = /^([a-z0-9]{16})\.([a-z0-9]{40})$/.exec(presented)
+  const m = REFRESH_RE.exec(presented)
   if (!m) return { ok: false, reason: 'malformed' }
   const [, id, secret] = m as unknown as [string, string, string]
   const now = new Date(deps.now())
@@ -52,7 +65,12 @@ export async function rotateRefreshToken(deps: SessionDeps, presented: string): 
   if (!row || !hashesEqual(sha256Hex(secret), row.token.secretHash)) return { ok: false, reason: 'unknown' }
   const { session } = row
   if (session.revokedAt) return { ok: false, reason: 'revoked', userId: session.userId, sessionId: session.id }
-  if (session.expiresAt <= now) return { ok: false, reason: 'expired', userId: session.userId, sessionId: session.id }
+  const idleMs = session.remember ? REMEMBER_IDLE_MS : SESSION_IDLE_MS
+  const lastActive = session.lastUsedAt ?? session.createdAt
+  if (session.expiresAt <= now || lastActive.getTime() + idleMs <= now.getTime()) {
+    await revokeSession(deps, session.id, 'expired')
+    return { ok: false, reason: 'expired', userId: session.userId, sessionId: session.id }
+  }
   // Claim the token atomically; losing the race means someone else already used it.
   const claimed = await deps.db
     .update(refreshTokens)
@@ -83,12 +101,50 @@ async function markSidsRevoked(deps: SessionDeps, sids: string[]) {
   await multi.exec()
 }
 
-export async function revokeSession(deps: SessionDeps, sessionId: string, reason: string) {
-  await deps.db
+/** Ends one session; `userId` restricts it to that user's own. Returns false if there was none open. */
+export async function revokeSession(deps: SessionDeps, sessionId: string, reason: string, userId?: string) {
+  const rows = await deps.db
     .update(authSessions)
     .set({ revokedAt: new Date(deps.now()), revokeReason: reason })
-    .where(and(eq(authSessions.id, sessionId), isNull(authSessions.revokedAt)))
-  await markSidsRevoked(deps, [sessionId])
+    .where(
+      and(
+        eq(authSessions.id, sessionId),
+        isNull(authSessions.revokedAt),
+        userId ? eq(authSessions.userId, userId) : undefined,
+      ),
+    )
+    .returning({ id: authSessions.id })
+  if (rows.length > 0) await markSidsRevoked(deps, [sessionId])
+  return rows.length > 0
+}
+
+/** The session a refresh token belongs to (used or not), without rotating it: for cookie logout. */
+export async function findSessionByRefreshToken(deps: SessionDeps, presented: string) {
+  const m = REFRESH_RE.exec(presented)
+  if (!m) return null
+  const [, id, secret] = m as unknown as [string, string, string]
+  const [row] = await deps.db
+    .select({ token: refreshTokens, session: authSessions })
+    .from(refreshTokens)
+    .innerJoin(authSessions, eq(authSessions.id, refreshTokens.sessionId))
+    .where(eq(refreshTokens.id, id))
+  if (!row || !hashesEqual(sha256Hex(secret), row.token.secretHash)) return null
+  return row.session
+}
+
+/** A user's open sessions, most recently used first (ASVS 7.5.2: users can see and end them). */
+export async function listOpenSessions(deps: SessionDeps, userId: string) {
+  return deps.db
+    .select()
+    .from(authSessions)
+    .where(
+      and(
+        eq(authSessions.userId, userId),
+        isNull(authSessions.revokedAt),
+        gt(authSessions.expiresAt, new Date(deps.now())),
+      ),
+    )
+    .orderBy(desc(authSessions.lastUsedAt))
 }
 
 /** Ends every open session of a user (password change/reset, "log out everywhere", disable). */

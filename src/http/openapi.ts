@@ -1,6 +1,6 @@
 /** @module http/openapi — the OpenAPI 3.1 document of the public HTTP API, built from the same zod schemas the routes validate with. */
 import { z } from 'zod'
-import { LoginBody, RefreshBody, RegisterBody, ResetBody, ForgotBody, TokenBody } from '../accounts/schemas.js'
+import { ChangePasswordBody, LoginBody, RefreshBody, RegisterBody, ResetBody, ForgotBody, TokenBody } from '../accounts/schemas.js'
 import { PatchChannelBody } from '../channels/schemas.js'
 import { CreateKeyBody } from '../stream-keys/schemas.js'
 
@@ -12,9 +12,13 @@ const OPS: Record<string, Record<string, Op>> = {
   '/api/v1/auth/resend-verification': { post: { tag: 'auth', summary: 'Send the confirmation mail again', auth: true, ok: 202 } },
   '/api/v1/auth/login': { post: { tag: 'auth', summary: 'Log in; returns an access token and a rotating refresh token', body: LoginBody, ok: 200 } },
   '/api/v1/auth/refresh': { post: { tag: 'auth', summary: 'Exchange a refresh token (body or cookie) for new tokens', body: RefreshBody, ok: 200 } },
-  '/api/v1/auth/logout': { post: { tag: 'auth', summary: 'End this session (`?everywhere=true`: every session)', auth: true, ok: 204 } },
+  '/api/v1/auth/logout': { post: { tag: 'auth', summary: 'End this session (Bearer, or the refresh cookie from our origin); `?everywhere=true`: every session', auth: true, query: { everywhere: 'true to end every session of the user' }, ok: 204 } },
   '/api/v1/auth/password/forgot': { post: { tag: 'auth', summary: 'Mail a password reset link (always 202)', body: ForgotBody, ok: 202 } },
   '/api/v1/auth/password/reset': { post: { tag: 'auth', summary: 'Set a new password with the mailed token; ends every session', body: ResetBody, ok: 200 } },
+  '/api/v1/auth/password/change': { post: { tag: 'auth', summary: 'Change the password (needs the current one); ends every session and returns tokens for a new one', auth: true, body: ChangePasswordBody, ok: 200 } },
+  '/api/v1/auth/availability': { get: { tag: 'auth', summary: 'Whether a username (channel name) is free: {available, reason?}', query: { username: 'the wanted username' }, ok: 200 } },
+  '/api/v1/auth/sessions': { get: { tag: 'auth', summary: "The caller's open sessions (devices)", auth: true, ok: 200 } },
+  '/api/v1/auth/sessions/{id}': { delete: { tag: 'auth', summary: 'End one of your sessions', auth: true, params: ['id'], ok: 204 } },
   '/api/v1/me': { get: { tag: 'auth', summary: 'The current user', auth: true, ok: 200 } },
   '/api/v1/stream-keys': {
     post: { tag: 'stream-keys', summary: 'Create a stream key; the only response that contains it', auth: true, body: CreateKeyBody, ok: 201 },

@@ -4,7 +4,7 @@ import { eq } from 'drizzle-orm'
 import type { Deps } from '../../deps.js'
 import { users } from '../../db/schema/index.js'
 import { EmailNotVerifiedError, ForbiddenError, UnauthorizedError } from '../errors.js'
-import type { AuthEnv } from '../env.js'
+import type { AuthEnv, AuthUser } from '../env.js'
 
 function bearer(header: string | undefined): string | null {
   if (!header) return null
@@ -13,13 +13,17 @@ function bearer(header: string | undefined): string | null {
 }
 
 /** Verifies the access JWT and that its session (`sid`) has not been logged out since it was issued. */
+export async function authenticate(deps: Deps, authorization: string | undefined): Promise<AuthUser> {
+  const token = bearer(authorization)
+  if (!token) throw new UnauthorizedError('missing bearer token')
+  const user = await deps.tokens.verifyAccess(token)
+  if (await deps.redis.exists(deps.keys.revokedSid(user.sid))) throw new UnauthorizedError('session ended')
+  return user
+}
+
 export const requireUser = (deps: Deps) =>
   createMiddleware<AuthEnv>(async (c, next) => {
-    const token = bearer(c.req.header('authorization'))
-    if (!token) throw new UnauthorizedError('missing bearer token')
-    const user = await deps.tokens.verifyAccess(token)
-    if (await deps.redis.exists(deps.keys.revokedSid(user.sid))) throw new UnauthorizedError('session ended')
-    c.set('user', user)
+    c.set('user', await authenticate(deps, c.req.header('authorization')))
     await next()
   })
 

@@ -1,0 +1,313 @@
+import { and, eq } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { call, loginAs, problemOf, setCookie } from '../../test/auth-client.js'
+import { createUser, PASSWORD } from '../../test/factories.js'
+import { createTestApp, manualClock, type TestApp } from '../../test/harness.js'
+import { auditEvents, authSessions } from '../db/schema/index.js'
+import type { UserRevokedEvent } from './user-events.js'
+
+const clock = manualClock()
+let t: TestApp
+const ORIGIN = 'http://localhost:8080'
+
+beforeAll(async () => {
+  t = await createTestApp({ now: clock.now })
+})
+afterAll(() => t.close())
+
+const refresh = (refreshToken: string) => call(t, 'POST', '/api/v1/auth/refresh', { body: { refreshToken } })
+const me = (token: string) => call(t, 'GET', '/api/v1/me', { token })
+
+async function session(opts: { remember?: boolean } = {}) {
+  const user = await createUser(t.deps)
+  return { ...(await loginAs(t, user.email, PASSWORD, opts)), user }
+}
+
+/** Collects users:revoked events, which the chat hub uses to close sockets. */
+async function revokedEvents(run: () => Promise<void>): Promise<UserRevokedEvent[]> {
+  const sub = t.deps.redis.duplicate()
+  const events: UserRevokedEvent[] = []
+  const channel = t.deps.keys.userRevoked()
+  sub.on(
+    'message',
+    (ch: string, msg: string) => ch === channel && events.push(JSON.parse(msg) as UserRevokedEvent),
+  )
+  await sub.subscribe(channel)
+  try {
+    await run()
+    await t.deps.redis.publish(channel, JSON.stringify({ userId: 'marker', reason: 'marker' }))
+    // Pub/sub keeps order on one connection: once the marker is in, every earlier event is too.
+    await new Promise<void>((resolve) => {
+      const check = () => (events.some((e) => e.userId === 'marker') ? resolve() : setImmediate(check))
+      check()
+    })
+    return events.filter((e) => e.userId !== 'marker')
+  } finally {
+    sub.disconnect()
+  }
+}
+
+describe('refresh rotation', () => {
+  it('exchanges a refresh token for new tokens, once', async () => {
+    const s = await session()
+    const res = await refresh(s.refreshToken)
+    expect(res.status).toBe(200)
+    const next = (await res.json()) as { accessToken: string; refreshToken: string; user: { id: string } }
+    expect(next.refreshToken).not.toBe(s.refreshToken)
+    expect(next.refreshToken).toMatch(/^[a-z0-9]{16}\.[a-z0-9]{40}$/)
+    expect(next.user.id).toBe(s.user.id)
+    expect((await me(next.accessToken)).status).toBe(200)
+    expect((await refresh(next.refreshToken)).status).toBe(200)
+  })
+
+  it('treats a used token as theft: the whole family is revoked, logged and announced', async () => {
+    const s = await session()
+    const rotated = (await (await refresh(s.refreshToken)).json()) as {
+      accessToken: string
+      refreshToken: string
+    }
+    const events = await revokedEvents(async () => {
+      const replay = await refresh(s.refreshToken)
+      expect(replay.status).toBe(401)
+      expect((await problemOf(replay)).code).toBe('UNAUTHORIZED')
+    })
+    // The legitimate holder's newer tokens die with the family, access token included, at once.
+    expect((await refresh(rotated.refreshToken)).status).toBe(401)
+    expect((await me(rotated.accessToken)).status).toBe(401)
+    expect((await me(s.accessToken)).status).toBe(401)
+    const [row] = await t.deps.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.userId, s.user.id), eq(auditEvents.type, 'auth.refresh.reuse')))
+    expect(row).toBeDefined()
+    expect(events).toEqual([{ userId: s.user.id, reason: 'refresh_token_reuse', sid: expect.any(String) }])
+  })
+
+  it('lets only one of two racing refreshes win', async () => {
+    const s = await session()
+    const results = await Promise.all([refresh(s.refreshToken), refresh(s.refreshToken)])
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401])
+  })
+
+  it.each([
+    ['garbage', 'nope'],
+    ['right shape, unknown', `${'a'.repeat(16)}.${'b'.repeat(40)}`],
+  ])('refuses a %s token with 401', async (_l, token) => {
+    expect((await refresh(token)).status).toBe(401)
+  })
+
+  it('refuses a known id with the wrong secret, without harming the real token', async () => {
+    const s = await session()
+    const [id] = s.refreshToken.split('.')
+    expect((await refresh(`${id}.${'c'.repeat(40)}`)).status).toBe(401)
+    expect((await refresh(s.refreshToken)).status).toBe(200)
+  })
+})
+
+describe('session lifetimes', () => {
+  /** Keeps the session active (refresh every hour) until `ms` has passed; returns the last token. */
+  async function keepAlive(token: string, ms: number) {
+    let current = token
+    for (let passed = 0; passed + 3600_000 < ms; passed += 3600_000) {
+      clock.advance(3600_000)
+      const res = await refresh(current)
+      expect(res.status).toBe(200)
+      current = ((await res.json()) as { refreshToken: string }).refreshToken
+    }
+    return current
+  }
+
+  it('ends a browser session 12 hours after login however active it is', async () => {
+    const s = await session()
+    const start = clock.now()
+    const last = await keepAlive(s.refreshToken, 12 * 3600_000)
+    clock.set(start + 12 * 3600_000)
+    expect((await refresh(last)).status).toBe(401)
+  })
+
+  it('ends a browser session after 2 idle hours', async () => {
+    const s = await session()
+    clock.advance(2 * 3600_000 - 1000)
+    const alive = (await (await refresh(s.refreshToken)).json()) as { refreshToken: string }
+    clock.advance(2 * 3600_000)
+    expect((await refresh(alive.refreshToken)).status).toBe(401)
+  })
+
+  it('keeps a remembered session for 30 days, not longer, with the cookie ageing along', async () => {
+    const s = await session({ remember: true })
+    const start = clock.now()
+    let token = s.refreshToken
+    for (let day = 1; day < 30; day++) {
+      clock.set(start + day * 24 * 3600_000)
+      const res = await refresh(token)
+      expect(res.status).toBe(200)
+      expect(setCookie(res, 'refresh_token')!.attributes).toContain(`Max-Age=${(30 - day) * 24 * 3600}`)
+      token = ((await res.json()) as { refreshToken: string }).refreshToken
+    }
+    clock.set(start + 30 * 24 * 3600_000)
+    expect((await refresh(token)).status).toBe(401)
+  })
+})
+
+describe('logout', () => {
+  it('kills the access token at once and the refresh token, and announces it', async () => {
+    const s = await session()
+    const other = await loginAs(t, s.user.email, PASSWORD)
+    const events = await revokedEvents(async () => {
+      const res = await call(t, 'POST', '/api/v1/auth/logout', { token: s.accessToken })
+      expect(res.status).toBe(204)
+      expect(setCookie(res, 'refresh_token')!.attributes).toMatch(/Max-Age=0/)
+    })
+    expect((await me(s.accessToken)).status).toBe(401)
+    expect((await refresh(s.refreshToken)).status).toBe(401)
+    // Another device is untouched.
+    expect((await me(other.accessToken)).status).toBe(200)
+    expect(events).toEqual([{ userId: s.user.id, reason: 'logout', sid: expect.any(String) }])
+    const types = (await t.deps.db.select().from(auditEvents).where(eq(auditEvents.userId, s.user.id))).map(
+      (a) => a.type,
+    )
+    expect(types).toContain('auth.logout')
+  })
+
+  it('?everywhere=true ends every session of the user', async () => {
+    const s = await session()
+    const other = await loginAs(t, s.user.email, PASSWORD, { remember: true })
+    expect(
+      (await call(t, 'POST', '/api/v1/auth/logout?everywhere=true', { token: s.accessToken })).status,
+    ).toBe(204)
+    for (const x of [s, other]) {
+      expect((await me(x.accessToken)).status).toBe(401)
+      expect((await refresh(x.refreshToken)).status).toBe(401)
+    }
+  })
+
+  it('wants a credential', async () => {
+    const res = await call(t, 'POST', '/api/v1/auth/logout')
+    expect(res.status).toBe(401)
+    await problemOf(res)
+  })
+})
+
+describe('cookie-authenticated requests (CSRF)', () => {
+  const cookieOf = (s: { refreshToken: string }) => `refresh_token=${s.refreshToken}`
+
+  it('refreshes from the cookie when the request comes from our origin', async () => {
+    const s = await session()
+    const res = await call(t, 'POST', '/api/v1/auth/refresh', {
+      cookie: cookieOf(s),
+      headers: { origin: ORIGIN },
+    })
+    expect(res.status).toBe(200)
+    const set = setCookie(res, 'refresh_token')!
+    expect(set.pair).toBe(`refresh_token=${((await res.json()) as { refreshToken: string }).refreshToken}`)
+  })
+
+  it.each([
+    ['another origin', { origin: 'https://evil.example' }],
+    ['a sibling subdomain', { origin: 'http://chat.localhost:8080' }],
+    ['Origin: null', { origin: 'null' }],
+    ['no Origin, cross-site fetch', { 'sec-fetch-site': 'cross-site' }],
+    ['no Origin, same-site fetch', { 'sec-fetch-site': 'same-site' }],
+    ['no Origin at all', {}],
+  ])('refuses a cookie refresh from %s with 403 and leaves the token usable', async (_l, headers) => {
+    const s = await session()
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/json']) {
+      const res = await call(t, 'POST', '/api/v1/auth/refresh', {
+        cookie: cookieOf(s),
+        headers: { ...headers, 'content-type': contentType },
+        raw: contentType === 'application/json' ? '{}' : '',
+      })
+      expect(res.status).toBe(403)
+      expect((await problemOf(res)).code).toBe('FORBIDDEN')
+    }
+    expect((await refresh(s.refreshToken)).status).toBe(200)
+  })
+
+  it('accepts Sec-Fetch-Site: same-origin when a browser sends no Origin', async () => {
+    const s = await session()
+    const res = await call(t, 'POST', '/api/v1/auth/refresh', {
+      cookie: cookieOf(s),
+      headers: { 'sec-fetch-site': 'same-origin' },
+    })
+    expect(res.status).toBe(200)
+  })
+
+  it('logs out with the cookie alone from our origin, and not from another', async () => {
+    const s = await session()
+    const evil = await call(t, 'POST', '/api/v1/auth/logout', {
+      cookie: cookieOf(s),
+      headers: { origin: 'https://evil.example' },
+    })
+    expect(evil.status).toBe(403)
+    expect((await me(s.accessToken)).status).toBe(200)
+    const ok = await call(t, 'POST', '/api/v1/auth/logout', {
+      cookie: cookieOf(s),
+      headers: { origin: ORIGIN },
+    })
+    expect(ok.status).toBe(204)
+    expect((await me(s.accessToken)).status).toBe(401)
+    expect((await refresh(s.refreshToken)).status).toBe(401)
+  })
+
+  it('needs no Origin for a refresh token sent in the body (not a browser credential)', async () => {
+    const s = await session()
+    const res = await call(t, 'POST', '/api/v1/auth/refresh', {
+      body: { refreshToken: s.refreshToken },
+      headers: { origin: 'https://evil.example' },
+    })
+    expect(res.status).toBe(200)
+  })
+})
+
+describe('secure cookies behind https', () => {
+  it('names the cookie __Secure-refresh_token and marks it Secure', async () => {
+    const https = await createTestApp({ now: clock.now, env: { PUBLIC_URL: 'https://live.example' } })
+    try {
+      const user = await createUser(https.deps)
+      const { res, refreshToken } = await loginAs(https, user.email, PASSWORD)
+      const c = setCookie(res, '__Secure-refresh_token')!
+      expect(c.attributes).toContain('Secure')
+      expect(c.attributes).toContain('HttpOnly')
+      const again = await call(https, 'POST', '/api/v1/auth/refresh', {
+        cookie: `__Secure-refresh_token=${refreshToken}`,
+        headers: { origin: 'https://live.example' },
+      })
+      expect(again.status).toBe(200)
+    } finally {
+      await https.close()
+    }
+  })
+})
+
+describe('GET and DELETE /sessions', () => {
+  it('lists the open sessions and ends one of them', async () => {
+    const s = await session()
+    const other = await loginAs(t, s.user.email, PASSWORD, { remember: true })
+    const list = await call(t, 'GET', '/api/v1/auth/sessions', { token: s.accessToken })
+    expect(list.status).toBe(200)
+    const sessions = (await list.json()) as { id: string; current: boolean; remember: boolean }[]
+    expect(sessions).toHaveLength(2)
+    expect(sessions.filter((x) => x.current)).toHaveLength(1)
+    const target = sessions.find((x) => !x.current)!
+    expect(target.remember).toBe(true)
+    expect(
+      (await call(t, 'DELETE', `/api/v1/auth/sessions/${target.id}`, { token: s.accessToken })).status,
+    ).toBe(204)
+    expect((await me(other.accessToken)).status).toBe(401)
+    expect((await refresh(other.refreshToken)).status).toBe(401)
+    expect((await me(s.accessToken)).status).toBe(200)
+    const [row] = await t.deps.db.select().from(authSessions).where(eq(authSessions.id, target.id))
+    expect(row!.revokeReason).toBe('ended_by_user')
+  })
+
+  it("cannot end another user's session", async () => {
+    const a = await session()
+    const b = await session()
+    const [bSession] = (await (
+      await call(t, 'GET', '/api/v1/auth/sessions', { token: b.accessToken })
+    ).json()) as { id: string }[]
+    const res = await call(t, 'DELETE', `/api/v1/auth/sessions/${bSession!.id}`, { token: a.accessToken })
+    expect(res.status).toBe(404)
+    expect((await me(b.accessToken)).status).toBe(200)
+  })
+})
