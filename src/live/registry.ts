@@ -67,7 +67,12 @@ export interface LiveRegistry {
   sweep(): Promise<number>
   /** True while a kicked key is cooling down (on_publish refuses it). */
   isKicked(keyId: string): Promise<boolean>
+  /** True if this publisher's session was ended on purpose (it must not be adopted back). */
+  wasEndedOnPurpose(node: string, clientId: string): Promise<boolean>
 }
+
+/** Ends that must stick even if the publisher keeps sending on_update (vs. ingest_lost, publisher_left). */
+const DELIBERATE: ReadonlySet<EndReason> = new Set(['key_revoked', 'kicked', 'account_disabled', 'max_duration', 'idle', 'replaced'])
 
 type Clients = {
   redis: Redis
@@ -129,6 +134,7 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
       channel, sessionId, c.now(), opts.onlyIfDue ? '1' : '0')) as string[] | null
     const entry = parseEntry(channel, flat)
     if (!entry) return null
+    if (DELIBERATE.has(reason)) await redis.set(keys.liveEnded(entry.node, entry.clientId), reason, 'EX', 3600)
     // A stream that dropped and never came back ended when it dropped, not when the window closed.
     const endedAt =
       entry.state === 'reconnecting' && entry.leftAt
@@ -259,6 +265,10 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
 
     async isKicked(keyId) {
       return (await redis.exists(keys.kicked(keyId))) === 1
+    },
+
+    async wasEndedOnPurpose(node, clientId) {
+      return (await redis.exists(keys.liveEnded(node, clientId))) === 1
     },
   }
   return registry

@@ -8,6 +8,7 @@
  * | live:deadlines                        | zset   | member channel, score = deadline ms (sweeper)    |
  * | live:started                          | zset   | member channel, score = startedAt ms (listing)   |
  * | live:kicked:{keyId}                   | string | reason; cool-down after a kick                   |
+ * | live:ended:{node}:{clientId}          | string | end reason of a publisher ended on purpose; 1 h  |
  * | events                                | stream | online / reconnecting / offline, MAXLEN ~ 10000  |
  * | events:ch:{channel}                   | pubsub | the same events for one channel's live pages     |
  * | presence:ch:{channel}                 | zset   | member connection id, score = expiry ms (viewers) |
@@ -33,6 +34,7 @@ export function createKeys(prefix = '') {
     liveDeadlines: () => `${p}live:deadlines`,
     liveStarted: () => `${p}live:started`,
     kicked: (keyId: string) => `${p}live:kicked:${keyId}`,
+    liveEnded: (node: string, clientId: string) => `${p}live:ended:${node}:${clientId}`,
     events: () => `${p}events`,
     channelEvents: (channel: string) => `${p}events:ch:${channel}`,
     presence: (channel: string) => `${p}presence:ch:${channel}`,

@@ -11,7 +11,12 @@ describe('hook form parsing', () => {
     expect(f.name).toBe('KEY')
     expect(f.call).toBe('publish')
     expect(f.clientid).toBe('7')
-    expect(parseHookForm(PublishForm, INJECTED)).toMatchObject({ name: 'KEY', call: 'publish', app: 'live', clientid: '7' })
+    expect(parseHookForm(PublishForm, INJECTED)).toMatchObject({
+      name: 'KEY',
+      call: 'publish',
+      app: 'live',
+      clientid: '7',
+    })
   })
 
   it('decodes percent- and plus-encoding', () => {

@@ -18,9 +18,26 @@ const ClientId = z.string().regex(/^\d{1,20}$/, 'clientid must be numeric')
 /** Bounded so a hostile publish URL cannot make us process megabytes; the key format check comes later. */
 const Name = z.string().min(1).max(256)
 
-export const PublishForm = z.object({ call: z.literal('publish'), app: z.literal('live'), name: Name, clientid: ClientId, addr: z.string().max(64).optional() })
-export const UpdateForm = z.object({ call: z.string().max(32), app: z.literal('live'), name: Name, clientid: ClientId, time: z.string().optional() })
-export const DoneForm = z.object({ call: z.string().max(32), app: z.literal('live'), name: Name, clientid: ClientId })
+export const PublishForm = z.object({
+  call: z.literal('publish'),
+  app: z.literal('live'),
+  name: Name,
+  clientid: ClientId,
+  addr: z.string().max(64).optional(),
+})
+export const UpdateForm = z.object({
+  call: z.string().max(32),
+  app: z.literal('live'),
+  name: Name,
+  clientid: ClientId,
+  time: z.string().optional(),
+})
+export const DoneForm = z.object({
+  call: z.string().max(32),
+  app: z.literal('live'),
+  name: Name,
+  clientid: ClientId,
+})
 
 export type PublishForm = z.infer<typeof PublishForm>
 

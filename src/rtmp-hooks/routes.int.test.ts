@@ -13,7 +13,11 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
-function hook(path: 'publish' | 'update' | 'publish-done', fields: string, opts: { secret?: string; node?: string } = {}) {
+function hook(
+  path: 'publish' | 'update' | 'publish-done',
+  fields: string,
+  opts: { secret?: string; node?: string } = {},
+) {
   const q = new URLSearchParams({ node: opts.node ?? 'n1', secret: opts.secret ?? t.deps.config.HOOK_SECRET })
   return t.app.request(`/hooks/rtmp/${path}?${q}`, {
     method: 'POST',
@@ -37,8 +41,17 @@ async function broadcaster() {
 describe('hook authentication', () => {
   it('refuses a wrong secret, a missing secret and a bad node id with 403', async () => {
     const b = await broadcaster()
-    expect((await hook('publish', publishBody(b.key, b.clientId), { secret: 'wrong-secret-wrong-secret' })).status).toBe(403)
-    expect((await t.app.request('/hooks/rtmp/publish?node=n1', { method: 'POST', body: publishBody(b.key, b.clientId) })).status).toBe(403)
+    expect(
+      (await hook('publish', publishBody(b.key, b.clientId), { secret: 'wrong-secret-wrong-secret' })).status,
+    ).toBe(403)
+    expect(
+      (
+        await t.app.request('/hooks/rtmp/publish?node=n1', {
+          method: 'POST',
+          body: publishBody(b.key, b.clientId),
+        })
+      ).status,
+    ).toBe(403)
     expect((await hook('publish', publishBody(b.key, b.clientId), { node: 'BAD NODE' })).status).toBe(403)
     expect(await t.deps.live.get(b.channel)).toBeNull()
   })
@@ -60,7 +73,14 @@ describe('on_publish', () => {
     const b = await broadcaster()
     const other = await broadcaster()
     // nginx appends the publisher's query raw: the first occurrence is nginx's own field.
-    const res = await hook('publish', publishBody('live_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', b.clientId, `&name=${other.key}&call=play`))
+    const res = await hook(
+      'publish',
+      publishBody(
+        'live_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb',
+        b.clientId,
+        `&name=${other.key}&call=play`,
+      ),
+    )
     expect(res.status).toBe(403)
     const ok = await hook('publish', publishBody(b.key, b.clientId, '&name=evil&call=play&app=hls'))
     expect(ok.status).toBe(302)
@@ -101,7 +121,11 @@ describe('on_publish', () => {
     expect((await hook('publish', publishBody(second.key, clientSeq++))).status).toBe(409)
     // nginx sends publish_done for the refused client: it must be ignored.
     await hook('publish-done', doneBody(second.key, clientSeq - 1))
-    expect(await t.deps.live.get(b.channel)).toMatchObject({ state: 'live', sessionId: first!.sessionId, clientId: String(b.clientId) })
+    expect(await t.deps.live.get(b.channel)).toMatchObject({
+      state: 'live',
+      sessionId: first!.sessionId,
+      clientId: String(b.clientId),
+    })
   })
 
   it('refuses a malformed form with 400', async () => {
@@ -132,7 +156,12 @@ describe('on_update and on_publish_done', () => {
     clock.advance(10_000)
     const again = clientSeq++
     expect((await hook('publish', publishBody(b.key, again))).status).toBe(302)
-    expect(await t.deps.live.get(b.channel)).toMatchObject({ state: 'live', sessionId, clientId: String(again), reconnects: 1 })
+    expect(await t.deps.live.get(b.channel)).toMatchObject({
+      state: 'live',
+      sessionId,
+      clientId: String(again),
+      reconnects: 1,
+    })
     const rows = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, sessionId))
     expect(rows).toHaveLength(1)
     expect(rows[0]!.reconnects).toBe(1)
@@ -162,7 +191,40 @@ describe('on_update and on_publish_done', () => {
     await t.deps.live.sweep()
     const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, sessionId))
     expect(row!.endReason).toBe('ingest_lost')
-    // The old publisher, should it still be connected somehow, is dropped at its next update.
+    // The publisher was alive after all (e.g. the app was down longer than the deadline): its next
+    // on_update re-verifies the key and adopts it into a new session instead of dropping it.
+    expect((await hook('update', updateBody(b.key, b.clientId))).status).toBe(200)
+    const adopted = await t.deps.live.get(b.channel)
+    expect(adopted).toMatchObject({ state: 'live', clientId: String(b.clientId) })
+    expect(adopted!.sessionId).not.toBe(sessionId)
+  })
+
+  it('never adopts a publisher that was ended on purpose, a revoked key or a bad key', async () => {
+    const kicked = await broadcaster()
+    await hook('publish', publishBody(kicked.key, kicked.clientId))
+    await t.deps.live.end(kicked.channel, 'kicked')
+    expect((await hook('update', updateBody(kicked.key, kicked.clientId))).status).toBe(403)
+    // …and the kicked key is refused on reconnect during the cool-down.
+    expect((await hook('publish', publishBody(kicked.key, clientSeq++))).status).toBe(403)
+
+    const revoked = await broadcaster()
+    await hook('publish', publishBody(revoked.key, revoked.clientId))
+    const { revokeStreamKey } = await import('../stream-keys/service.js')
+    await revokeStreamKey(t.deps, revoked.user.id, revoked.keyId)
+    expect((await hook('update', updateBody(revoked.key, revoked.clientId))).status).toBe(403)
+    expect(await t.deps.live.get(revoked.channel)).toBeNull()
+
+    expect((await hook('update', updateBody('live_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', clientSeq++))).status).toBe(403)
+  })
+
+  it('ends a session at the plan’s maximum duration, even between updates', async () => {
+    const b = await broadcaster()
+    await hook('publish', publishBody(b.key, b.clientId))
+    const { sessionId } = (await t.deps.live.get(b.channel))!
+    clock.advance(t.deps.config.PLAN_LIMITS.free.maxSessionS * 1000 + 1)
+    await t.deps.live.sweep()
+    const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, sessionId))
+    expect(row!.endReason).toBe('max_duration')
     expect((await hook('update', updateBody(b.key, b.clientId))).status).toBe(403)
   })
 

@@ -8,7 +8,7 @@ import { Hono } from 'hono'
 import type { Context } from 'hono'
 import type { Deps } from '../deps.js'
 import { type HookEnv, hookAuth } from '../http/middleware/hook-auth.js'
-import { touchStreamKey, verifyStreamKey } from '../stream-keys/service.js'
+import { admitPublisher } from './admit.js'
 import { DoneForm, PublishForm, parseHookForm, UpdateForm } from './form.js'
 
 const MAX_BODY = 8 * 1024
@@ -38,32 +38,16 @@ export const rtmpHookRoutes = (deps: Deps) =>
         const body = await readBody(c)
         const form = body === null ? null : parseHookForm(PublishForm, body)
         if (!form) return c.text('bad request', 400)
-        const node = c.var.node
-        const verdict = await verifyStreamKey(deps, form.name)
-        if (!verdict.ok) {
-          c.var.log.info({ node, clientId: form.clientid, reason: verdict.reason }, 'publish refused')
-          return c.text('forbidden', 403)
+        const admission = await admitPublisher(deps, c.var.node, form.clientid, form.name)
+        if (!admission.ok) {
+          c.var.log.info(
+            { node: c.var.node, clientId: form.clientid, reason: admission.reason },
+            'publish refused',
+          )
+          return c.text(admission.reason, admission.status)
         }
-        if (await deps.live.isKicked(verdict.keyId)) {
-          c.var.log.info({ node, channel: verdict.channel }, 'publish refused: key kicked, cooling down')
-          return c.text('forbidden', 403)
-        }
-        const result = await deps.live.publish({
-          channel: verdict.channel,
-          channelId: verdict.channelId,
-          userId: verdict.userId,
-          keyId: verdict.keyId,
-          node,
-          clientId: form.clientid,
-          maxSessionS: deps.config.PLAN_LIMITS[verdict.plan].maxSessionS,
-        })
-        if (result.outcome === 'busy') {
-          c.var.log.info({ node, channel: verdict.channel }, 'publish refused: channel already live')
-          return c.text('channel already live', 409)
-        }
-        await touchStreamKey(deps, verdict.keyId)
         // A relative Location renames the stream; HLS and playback only ever see the channel name.
-        c.header('Location', verdict.channel)
+        c.header('Location', admission.channel)
         return c.body(null, 302)
       }),
     )
@@ -72,10 +56,17 @@ export const rtmpHookRoutes = (deps: Deps) =>
         const body = await readBody(c)
         const form = body === null ? null : parseHookForm(UpdateForm, body)
         if (!form) return c.text('bad request', 400)
-        const entry = await deps.live.update(c.var.node, form.clientid)
-        // Not (or no longer) a live session — kicked, revoked, ended: drop the publisher.
-        if (!entry) return c.text('forbidden', 403)
-        return c.text('ok', 200)
+        const node = c.var.node
+        if (await deps.live.update(node, form.clientid)) return c.text('ok', 200)
+        // Ended on purpose (kicked, revoked, limit, idle): drop it. Otherwise the registry lost
+        // track of a healthy stream; re-verify the key nginx still reports and adopt it.
+        if (await deps.live.wasEndedOnPurpose(node, form.clientid)) return c.text('forbidden', 403)
+        const admission = await admitPublisher(deps, node, form.clientid, form.name)
+        c.var.log.info(
+          { node, clientId: form.clientid, adopted: admission.ok },
+          'update from an unknown publisher',
+        )
+        return admission.ok ? c.text('ok', 200) : c.text('forbidden', 403)
       }),
     )
     .post('/publish-done', (c) =>
