@@ -12,7 +12,8 @@ COPY scripts/lib ./scripts/lib
 COPY scripts/ingest.ts ./scripts/ingest.ts
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-# Assets are read relative to the compiled modules (dist/src/db → dist/drizzle, dist/scripts/lib → dist/nginx).
+# Assets are read relative to the compiled modules (dist/src/db → dist/drizzle, dist/src/accounts → dist/data,
+# dist/scripts/lib → dist/nginx).
 FROM node:20-bookworm-slim AS app
 ENV NODE_ENV=production
 WORKDIR /app
@@ -20,6 +21,7 @@ COPY package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY drizzle ./dist/drizzle
+COPY data ./dist/data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.APP_PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

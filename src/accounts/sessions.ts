@@ -4,6 +4,7 @@
  * whole family. Revoking a session also marks its `sid` in Redis so its access tokens die at once.
  */
 import { and, desc, eq, gt, isNull } from 'drizzle-orm'
+import type { Config } from '../config.js'
 import type { Deps } from '../deps.js'
 import { authSessions, refreshTokens } from '../db/schema/index.js'
 import { hashesEqual, randomId, sha256Hex } from '../lib/secrets.js'
@@ -17,7 +18,8 @@ export const SESSION_IDLE_MS = 2 * 3600_000
 
 const REFRESH_RE = /^([a-z0-9]{16})\.([a-z0-9]{40})$/
 
-type SessionDeps = Pick<Deps, 'db' | 'redis' | 'keys' | 'config' | 'now'>
+/** Only the access-token lifetime is read from config, so a CLI can build these deps by hand. */
+export type SessionDeps = Pick<Deps, 'db' | 'redis' | 'keys' | 'now'> & { config: Pick<Config, 'ACCESS_TOKEN_TTL_S'> }
 
 async function issueRefreshToken(deps: SessionDeps, sessionId: string): Promise<string> {
   const id = randomId(16)

@@ -1,6 +1,7 @@
 /** @module http/openapi — the OpenAPI 3.1 document of the public HTTP API, built from the same zod schemas the routes validate with. */
 import { z } from 'zod'
 import { ChangePasswordBody, LoginBody, RefreshBody, RegisterBody, ResetBody, ForgotBody, TokenBody } from '../accounts/schemas.js'
+import { DisableBody } from '../admin/schemas.js'
 import { PatchChannelBody } from '../channels/schemas.js'
 import { CreateKeyBody } from '../stream-keys/schemas.js'
 
@@ -20,6 +21,18 @@ const OPS: Record<string, Record<string, Op>> = {
   '/api/v1/auth/sessions': { get: { tag: 'auth', summary: "The caller's open sessions (devices)", auth: true, ok: 200 } },
   '/api/v1/auth/sessions/{id}': { delete: { tag: 'auth', summary: 'End one of your sessions', auth: true, params: ['id'], ok: 204 } },
   '/api/v1/me': { get: { tag: 'auth', summary: 'The current user', auth: true, ok: 200 } },
+  '/.well-known/jwks.json': { get: { tag: 'auth', summary: 'Public keys (JWKS) that verify our access tokens (EdDSA, by kid)', ok: 200 } },
+  '/api/v1/admin/users': {
+    get: {
+      tag: 'admin', summary: 'List and search accounts, newest first (admin)', auth: true, ok: 200,
+      query: { q: 'part of an email or username', role: 'user | admin', disabled: 'true | false', limit: '1–100 (50)', cursor: 'nextCursor of the previous page' },
+    },
+  },
+  '/api/v1/admin/users/{id}': { get: { tag: 'admin', summary: 'One account and its open session count (admin)', auth: true, params: ['id'], ok: 200 } },
+  '/api/v1/admin/users/{id}/disable': { post: { tag: 'admin', summary: 'Disable an account: ends its sessions, sockets and live stream (admin)', auth: true, params: ['id'], body: DisableBody, ok: 200 } },
+  '/api/v1/admin/users/{id}/enable': { post: { tag: 'admin', summary: 'Enable a disabled account (admin)', auth: true, params: ['id'], ok: 200 } },
+  '/api/v1/admin/users/{id}/promote': { post: { tag: 'admin', summary: 'Make the account an admin (admin)', auth: true, params: ['id'], ok: 200 } },
+  '/api/v1/admin/users/{id}/sessions': { delete: { tag: 'admin', summary: 'Sign the account out everywhere (admin)', auth: true, params: ['id'], ok: 200 } },
   '/api/v1/stream-keys': {
     post: { tag: 'stream-keys', summary: 'Create a stream key; the only response that contains it', auth: true, body: CreateKeyBody, ok: 201 },
     get: { tag: 'stream-keys', summary: 'List stream keys (previews only)', auth: true, ok: 200 },
