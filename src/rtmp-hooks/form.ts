@@ -26,7 +26,7 @@ export const PublishForm = z.object({
   addr: z.string().max(64).optional(),
 })
 export const UpdateForm = z.object({
-  call: z.string().max(32),
+  call: z.literal('update_publish'),
   app: z.literal('live'),
   name: Name,
   clientid: ClientId,

@@ -147,6 +147,14 @@ describe('on_update and on_publish_done', () => {
     expect((await hook('update', updateBody(b.key, b.clientId), { node: 'n2' })).status).toBe(403)
   })
 
+  it('answers 200 to on_update for the internal relay (a player), whatever it carries', async () => {
+    const b = await broadcaster()
+    await hook('publish', publishBody(b.key, b.clientId))
+    const relay = `app=live&flashver=ngx-local-relay&swfurl=&tcurl=&pageurl=&addr=127.0.0.1&clientid=${clientSeq++}&call=update_play&time=30&timestamp=30000&name=${b.channel}`
+    expect((await hook('update', relay)).status).toBe(200)
+    expect(await t.deps.live.get(b.channel)).toMatchObject({ state: 'live', clientId: String(b.clientId) })
+  })
+
   it('publish_done opens the reconnect window; a republish within it continues the same session', async () => {
     const b = await broadcaster()
     await hook('publish', publishBody(b.key, b.clientId))

@@ -9,7 +9,7 @@ import type { Context } from 'hono'
 import type { Deps } from '../deps.js'
 import { type HookEnv, hookAuth } from '../http/middleware/hook-auth.js'
 import { admitPublisher } from './admit.js'
-import { DoneForm, PublishForm, parseHookForm, UpdateForm } from './form.js'
+import { DoneForm, firstOccurrence, PublishForm, parseHookForm, UpdateForm } from './form.js'
 
 const MAX_BODY = 8 * 1024
 
@@ -54,6 +54,10 @@ export const rtmpHookRoutes = (deps: Deps) =>
     .post('/update', (c) =>
       guarded(c, 'update', async () => {
         const body = await readBody(c)
+        // nginx also sends on_update for players of the ingest app, and the static push to the
+        // internal hls app is one (call=update_play). Refusing it would cut HLS off after the
+        // first update interval, so only publishers are judged here.
+        if (body !== null && firstOccurrence(body).call !== 'update_publish') return c.text('ok', 200)
         const form = body === null ? null : parseHookForm(UpdateForm, body)
         if (!form) return c.text('bad request', 400)
         const node = c.var.node

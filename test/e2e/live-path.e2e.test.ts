@@ -14,7 +14,7 @@ const keysSeen: string[] = []
 
 beforeAll(async () => {
   // A short reconnect window so "stop → offline" is observable in seconds.
-  stack = await startStack({ env: { RECONNECT_WINDOW_S: '2' } })
+  stack = await startStack({ notifyUpdateS: 2, env: { RECONNECT_WINDOW_S: '2' } })
 })
 afterAll(async () => {
   await stack?.stop()
@@ -22,7 +22,7 @@ afterAll(async () => {
 
 /** A confirmed broadcaster with a key created through the public API, as the dashboard does. */
 async function broadcaster() {
-  const deps = stack.apps[0]!.deps
+  const deps = stack.deps
   const me = await loggedIn(deps)
   const res = await fetch(`${stack.http}/api/v1/stream-keys`, {
     method: 'POST',
@@ -73,7 +73,7 @@ describe('publishing with a good key', () => {
 
     // A clean stop is indistinguishable from a drop: reconnecting for the window, then offline.
     await waitFor(async () => (await channel(b.channel)).status === 'offline', { timeoutMs: 15_000, what: 'channel offline' })
-    const deps = stack.apps[0]!.deps
+    const deps = stack.deps
     // Redis flips to offline first; the history row is closed right after.
     const rows = await waitFor(async () => {
       const r = await deps.db.select().from(streamSessions).where(eq(streamSessions.streamKeyId, b.keyId))
@@ -126,7 +126,7 @@ describe('refused publishes', () => {
       const exit = await Promise.race([pub.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))])
       expect(exit).not.toBe('still running')
       expect((await channel(b.channel)).status).toBe('offline')
-      const [row] = await stack.apps[0]!.deps.db.select().from(streamSessions).where(eq(streamSessions.streamKeyId, b.keyId))
+      const [row] = await stack.deps.db.select().from(streamSessions).where(eq(streamSessions.streamKeyId, b.keyId))
       expect(row!.endReason).toBe('key_revoked') // revoke closes the row before it answers 204
     } finally {
       await pub.stop()

@@ -1,27 +1,43 @@
 /**
- * @module test/support/stack — the real system for end-to-end tests: app instance(s) on free ports
- * and an nginx ingest node (Debian's RTMP module) in front of them, with every app log line kept
- * in memory so tests can assert what was (never) logged.
+ * @module test/support/stack — the real system for end-to-end tests: app instances on free ports
+ * (in-process, or child processes a test can SIGKILL and restart) and one or more nginx ingest
+ * nodes (Debian's RTMP module) in front of them. App log lines are kept so tests can assert what
+ * was (never) logged.
  */
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { type NginxHandle, startNginx } from '../../scripts/lib/nginx.js'
-import { freePort } from '../../scripts/lib/proc.js'
+import { freePort, waitUntil } from '../../scripts/lib/proc.js'
+import type { Deps } from '../../src/deps.js'
 import { createLogger } from '../../src/log.js'
-import { type Running, startServer } from '../../src/server.js'
-import { testConfig } from '../harness.js'
+import { buildDeps, type Running, startServer } from '../../src/server.js'
+import { testEnv } from '../harness.js'
+import { loadConfig } from '../../src/config.js'
+
+export type IngestNode = { id: string; nginx: NginxHandle; http: string; rtmp: string }
+
+export type AppInstance = {
+  port: number
+  /** Kills the instance (SIGKILL for a crash); in-process instances shut down instead. */
+  kill(signal?: NodeJS.Signals): Promise<void>
+  start(): Promise<void>
+}
 
 export type Stack = {
-  apps: Running[]
-  nginx: NginxHandle
-  nodeId: string
+  /** Deps against the same Postgres, Redis and key prefix, for the test's own queries and factories. */
+  deps: Deps
+  apps: AppInstance[]
+  nodes: IngestNode[]
+  /** The first node's public origin and RTMP ingest URL. */
   http: string
   rtmp: string
-  /** Every app log line so far (JSON). */
+  nginx: NginxHandle
+  nodeId: string
   appLogs(): string
-  /** Every file under nginx's run dir (logs, HLS, config excluded): path → content. */
+  /** Every file nginx wrote (logs, HLS; not its config): path → content. */
   nginxFiles(): Map<string, string>
   stop(): Promise<void>
 }
@@ -32,7 +48,7 @@ function collectFiles(dir: string, out = new Map<string, string>()): Map<string,
     const st = statSync(path, { throwIfNoEntry: false })
     if (!st) continue // HLS cleanup can remove files while we walk
     if (st.isDirectory()) collectFiles(path, out)
-    else {
+    else if (name !== 'nginx.conf') {
       try {
         out.set(path, readFileSync(path, 'latin1'))
       } catch {
@@ -43,19 +59,33 @@ function collectFiles(dir: string, out = new Map<string, string>()): Map<string,
   return out
 }
 
-export async function startStack(opts: { env?: Record<string, string>; instances?: number; nodeId?: string; notifyUpdateS?: number } = {}): Promise<Stack> {
-  const nodeId = opts.nodeId ?? 'e2e'
-  const [rtmpPort, httpPort, controlPort, internalRtmpPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()])
-  const appPorts = await Promise.all(Array.from({ length: opts.instances ?? 1 }, () => freePort()))
+export type StackOptions = {
+  env?: Record<string, string>
+  instances?: number
+  nodeIds?: string[]
+  notifyUpdateS?: number
+  /** Run app instances as child processes (`node --import tsx src/main.ts`). */
+  childApps?: boolean
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const nodeIds = opts.nodeIds ?? ['e2e']
   const notifyUpdateS = opts.notifyUpdateS ?? 30
-  const config = testConfig({
-    INGEST_NODES: `${nodeId}=http://127.0.0.1:${controlPort}`,
-    HTTP_PORT: String(httpPort),
-    RTMP_PORT: String(rtmpPort),
-    PUBLIC_URL: `http://127.0.0.1:${httpPort}`,
+  const nodePorts = await Promise.all(
+    nodeIds.map(async (id) => ({ id, rtmp: await freePort(), http: await freePort(), control: await freePort(), internal: await freePort() })),
+  )
+  const appPorts = await Promise.all(Array.from({ length: opts.instances ?? 1 }, () => freePort()))
+  const env = testEnv({
+    INGEST_NODES: nodePorts.map((n) => `${n.id}=http://127.0.0.1:${n.control}`).join(','),
+    HTTP_PORT: String(nodePorts[0]!.http),
+    RTMP_PORT: String(nodePorts[0]!.rtmp),
+    PUBLIC_URL: `http://127.0.0.1:${nodePorts[0]!.http}`,
     NOTIFY_UPDATE_S: String(notifyUpdateS),
+    RECONCILE_INTERVAL_S: '1',
     ...opts.env,
   })
+  const config = loadConfig(env)
+
   let logs = ''
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -64,44 +94,93 @@ export async function startStack(opts: { env?: Record<string, string>; instances
     },
   })
   const log = createLogger({ level: 'debug', destination: sink })
-  const apps: Running[] = []
   const runDir = mkdtempSync(join(tmpdir(), 'live-e2e-'))
-  let nginx: NginxHandle | undefined
+  const nodes: IngestNode[] = []
+  const apps: AppInstance[] = []
+  const { deps, close } = await buildDeps(config, createLogger({ level: 'silent' }))
+
+  const inProcess = (port: number): AppInstance => {
+    let running: Running | undefined
+    return {
+      port,
+      start: async () => {
+        running = await startServer(config, { log, port })
+      },
+      kill: async () => {
+        await running?.shutdown()
+        running = undefined
+      },
+    }
+  }
+  const child = (port: number): AppInstance => {
+    let proc: ReturnType<typeof spawn> | undefined
+    return {
+      port,
+      start: async () => {
+        proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+          env: { ...process.env, ...env, APP_PORT: String(port), APP_HOST: '127.0.0.1', LOG_LEVEL: 'debug' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        proc.stdout?.on('data', (c: Buffer) => sink.write(c))
+        proc.stderr?.on('data', (c: Buffer) => sink.write(c))
+        const exited = new Promise((r) => proc?.once('exit', r))
+        await waitUntil(
+          `app on ${port}`,
+          async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok === true,
+          20_000,
+          exited,
+        )
+      },
+      kill: async (signal = 'SIGTERM') => {
+        if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
+        const exited = new Promise((r) => proc?.once('exit', r))
+        proc.kill(signal)
+        await exited
+      },
+    }
+  }
+
   const stop = async () => {
-    await nginx?.stop()
-    await Promise.all(apps.map((a) => a.shutdown()))
+    await Promise.all(nodes.map((n) => n.nginx.stop()))
+    await Promise.all(apps.map((a) => a.kill()))
+    await close()
     rmSync(runDir, { recursive: true, force: true })
   }
   try {
-    for (const port of appPorts) apps.push(await startServer(config, { log, port }))
-    nginx = await startNginx({
-      runDir,
-      nodeId,
-      hookSecret: config.HOOK_SECRET,
-      rtmpPort,
-      internalRtmpPort,
-      httpPort,
-      controlPort,
-      appUpstreams: appPorts.map((p) => `127.0.0.1:${p}`),
-      notifyUpdateTimeoutS: notifyUpdateS,
-    })
+    for (const port of appPorts) {
+      const app = opts.childApps ? child(port) : inProcess(port)
+      apps.push(app)
+      await app.start()
+    }
+    for (const n of nodePorts) {
+      const nginx = await startNginx({
+        runDir: join(runDir, n.id),
+        nodeId: n.id,
+        hookSecret: config.HOOK_SECRET,
+        rtmpPort: n.rtmp,
+        internalRtmpPort: n.internal,
+        httpPort: n.http,
+        controlPort: n.control,
+        appUpstreams: appPorts.map((p) => `127.0.0.1:${p}`),
+        notifyUpdateTimeoutS: notifyUpdateS,
+      })
+      nodes.push({ id: n.id, nginx, http: `http://127.0.0.1:${n.http}`, rtmp: `rtmp://127.0.0.1:${n.rtmp}/live` })
+    }
   } catch (err) {
     await stop()
     throw err
   }
-  const n = nginx
+  const first = nodes[0]!
   return {
+    deps,
     apps,
-    nginx: n,
-    nodeId,
-    http: `http://127.0.0.1:${httpPort}`,
-    rtmp: `rtmp://127.0.0.1:${rtmpPort}/live`,
+    nodes,
+    http: first.http,
+    rtmp: first.rtmp,
+    nginx: first.nginx,
+    nodeId: first.id,
     appLogs: () => logs,
-    nginxFiles: () => {
-      const files = collectFiles(runDir)
-      files.delete(join(runDir, 'nginx.conf'))
-      return files
-    },
+    nginxFiles: () => collectFiles(runDir),
     stop,
   }
 }
