@@ -22,6 +22,22 @@ const ingestNodes = z.string().transform((s, ctx) => {
   return nodes
 })
 
+const limits = (maxSessionS: number, maxStreamKeys: number) =>
+  z
+    .object({
+      maxSessionS: z.number().int().min(10).default(maxSessionS),
+      maxStreamKeys: z.number().int().min(1).max(1000).default(maxStreamKeys),
+    })
+    .default({ maxSessionS, maxStreamKeys })
+
+/** Tiers as SaaS products tier them; `users.plan` picks one. */
+export const PlanLimitsSchema = z.object({
+  free: limits(4 * 3600, 3),
+  pro: limits(12 * 3600, 10),
+  premium: limits(48 * 3600, 50),
+})
+export type PlanLimits = z.output<typeof PlanLimitsSchema>
+
 export const ConfigSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -54,6 +70,25 @@ export const ConfigSchema = z
     RECONNECT_WINDOW_S: seconds.max(600).default(30),
     /** nginx's notify_update_timeout; a live session with no on_update for 2× this is ingest_lost. */
     NOTIFY_UPDATE_S: seconds.min(1).default(30),
+    /** After a kick, the kicked key is refused at on_publish for this long. */
+    KICK_COOLDOWN_S: seconds.max(86_400).default(60),
+    /** How often each ingest node's /stat is compared with the live registry (0 = never). */
+    RECONCILE_INTERVAL_S: seconds.max(3600).default(3),
+    /** A publisher whose bytes stop growing for this long is dropped and its session ends as idle. */
+    IDLE_TIMEOUT_S: seconds.min(2).max(3600).default(10),
+    /** Per-plan limits, JSON: {"free":{"maxSessionS":…,"maxStreamKeys":…},…}; missing fields keep defaults. */
+    PLAN_LIMITS: z
+      .string()
+      .transform((s, ctx) => {
+        try {
+          return JSON.parse(s) as unknown
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON' })
+          return z.NEVER
+        }
+      })
+      .pipe(PlanLimitsSchema)
+      .default(PlanLimitsSchema.parse({})),
     // Chat and viewer counts (chat/, presence/). Limits are per channel and user.
     /** Lifetime of a WebSocket ticket (single use). */
     CHAT_TICKET_TTL_S: seconds.min(1).max(30).default(30),

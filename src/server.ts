@@ -14,6 +14,7 @@ import { createDb } from './db/client.js'
 import type { Deps } from './deps.js'
 import { createIngestControl } from './live/ingest-control.js'
 import { createRedisLiveRegistry } from './live/registry.js'
+import { startReconciler } from './live/reconcile.js'
 import { startSweeper } from './live/sweeper.js'
 import { createLogger, type Logger } from './log.js'
 import { createMailer } from './mail/mailer.js'
@@ -31,6 +32,7 @@ export async function buildDeps(config: Config, log: Logger = createLogger({ lev
     redis, keys, db, log, ingest, now,
     reconnectWindowS: config.RECONNECT_WINDOW_S,
     notifyUpdateS: config.NOTIFY_UPDATE_S,
+    kickCooldownS: config.KICK_COOLDOWN_S,
   })
   const chat = createChat({ config, log, db, redis, redisSub, keys, now, live })
   const deps: Deps = {
@@ -66,7 +68,10 @@ export async function startServer(config: Config, opts: { log?: Logger; port?: n
   let draining = false
   const app = createApp(deps, { isShuttingDown: () => draining })
   const sweeper = startSweeper(deps.live, log)
-
+  const reconciler = startReconciler({
+    live: deps.live, ingest: deps.ingest, log, now: deps.now,
+    intervalMs: config.RECONCILE_INTERVAL_S * 1000, idleTimeoutMs: config.IDLE_TIMEOUT_S * 1000,
+  })
   deps.chat.hub.start()
   const retention = startChatRetention(deps)
   await deps.chat.hub.ready
@@ -89,6 +94,7 @@ export async function startServer(config: Config, opts: { log?: Logger; port?: n
     closing ??= (async () => {
       draining = true
       sweeper.stop()
+      reconciler.stop()
       retention.stop()
       // Sockets first ("going away": clients reconnect to another instance); server.close()
       // would otherwise wait for them.
