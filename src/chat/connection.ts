@@ -6,7 +6,7 @@
  * (no per-socket timers or closures); heartbeats and presence run from the hub's shared timers.
  */
 import type { WebSocket } from 'ws'
-import { type ChatRole, CloseCode } from './protocol.js'
+import { type ChatRole, CloseCode, type You } from './protocol.js'
 
 export type Identity = { userId: string; username: string; sid: string; siteRole: 'user' | 'admin' }
 
@@ -63,6 +63,23 @@ export class Conn {
 
   get privileged(): boolean {
     return this.role !== 'user'
+  }
+
+  you(): You | null {
+    if (!this.identity) return null
+    const r = this.restrictedUntil
+    return {
+      username: this.identity.username,
+      role: this.role,
+      bannedUntil: r === 0 ? null : r === Number.POSITIVE_INFINITY ? 'forever' : new Date(r).toISOString(),
+      followingSince: this.followedSince === null ? null : new Date(this.followedSince).toISOString(),
+    }
+  }
+
+  /** Tells the socket its standing changed (role, ban, timeout, follow). */
+  sendYou(): void {
+    const you = this.you()
+    if (you && this.state === 'live') this.sendJson({ type: 'you', ...you })
   }
 
   /** Sends a pre-serialized frame, or queues it while the welcome is being prepared. */

@@ -17,14 +17,16 @@ import type { Db } from '../db/client.js'
 import { users } from '../db/schema/index.js'
 import type { LiveRegistry } from '../live/registry.js'
 import type { Logger } from '../log.js'
-import { type Presence, recordSessionViewers } from '../presence/presence.js'
+import type { Presence } from '../presence/presence.js'
+import { pushViewers, refreshPresence } from '../presence/viewers.js'
 import type { Redis } from '../redis/client.js'
 import type { Keys } from '../redis/keys.js'
-import type { ChatBroker, ControlEvent, Inbound } from './broker.js'
+import type { ChatBroker, Inbound } from './broker.js'
 import type { Conn } from './connection.js'
 import type { ChatHistory } from './history.js'
 import { CloseCode, type ServerFrame } from './protocol.js'
 import { Room } from './room.js'
+import { applyControl, applyStream } from './room-events.js'
 
 export const WELCOME_HISTORY = 50
 const ROOM_LINGER_MS = 5000
@@ -112,18 +114,7 @@ export class ChatHub {
         live: room.live.status !== 'offline',
         status: room.live.status,
         viewers: counts.get(room.name) ?? 0,
-        you: conn.identity
-          ? {
-              username: conn.identity.username,
-              role: conn.role,
-              bannedUntil:
-                conn.restrictedUntil === 0
-                  ? null
-                  : conn.restrictedUntil === Number.POSITIVE_INFINITY
-                    ? 'forever'
-                    : new Date(conn.restrictedUntil).toISOString(),
-            }
-          : null,
+        you: conn.you(),
         history: messages,
         seq,
         settings: room.publicSettings(),
@@ -207,84 +198,9 @@ export class ChatHub {
     if (msg.kind === 'message') {
       for (const conn of room.conns) conn.deliver(msg.frame, msg.seq)
     } else if (msg.kind === 'control') {
-      this.onControl(room, msg.event)
+      applyControl(this, room, msg.event, this.d.now(), this.d.log)
     } else {
-      this.onStream(room, msg.event)
-    }
-  }
-
-  private connsOf(room: Room, userId: string): Conn[] {
-    return [...(this.byUser.get(userId) ?? [])].filter((c) => c.channel === room.name)
-  }
-
-  private onControl(room: Room, e: ControlEvent): void {
-    const { d } = this
-    switch (e.k) {
-      case 'deleted':
-        this.broadcast(room, { type: 'chat.deleted', id: e.id })
-        return
-      case 'cleared':
-        this.broadcast(room, { type: 'chat.cleared' })
-        return
-      case 'restricted': {
-        for (const conn of this.connsOf(room, e.userId))
-          conn.restrictedUntil = e.until ?? Number.POSITIVE_INFINITY
-        if (e.until === null) this.broadcast(room, { type: 'user.banned', username: e.username })
-        else
-          this.broadcast(room, {
-            type: 'user.timedout',
-            username: e.username,
-            seconds: e.seconds ?? 0,
-            until: new Date(e.until).toISOString(),
-          })
-        // The person concerned is told in words too, not left to guess from silence.
-        for (const conn of this.connsOf(room, e.userId)) {
-          conn.sendJson(
-            e.until === null
-              ? { type: 'error', code: 'BANNED', message: 'you have been banned from this chat' }
-              : {
-                  type: 'error',
-                  code: 'TIMED_OUT',
-                  message: `you have been timed out for ${e.seconds} s`,
-                  retryAfterMs: Math.max(1, e.until - d.now()),
-                },
-          )
-        }
-        return
-      }
-      case 'unbanned':
-        for (const conn of this.connsOf(room, e.userId)) conn.restrictedUntil = 0
-        this.broadcast(room, { type: 'user.unbanned', username: e.username })
-        return
-      case 'follow':
-        for (const conn of this.connsOf(room, e.userId)) conn.followedSince = e.since
-        return
-      case 'moderators':
-        room.loadModerators(d.db).catch((err) => d.log.error({ err }, 'chat: reloading moderators failed'))
-        return
-      case 'settings':
-        room.loadChannel(d.db).then(
-          () => this.broadcast(room, { type: 'chat.settings', ...room.publicSettings() }),
-          (err) => d.log.error({ err }, 'chat: reloading settings failed'),
-        )
-        return
-    }
-  }
-
-  private onStream(room: Room, e: Record<string, unknown>): void {
-    const sessionId = typeof e.sessionId === 'string' ? e.sessionId : null
-    if (e.type === 'stream.online' && typeof e.startedAt === 'string') {
-      room.live = { status: 'live', sessionId, startedAt: Date.parse(e.startedAt) }
-      this.broadcast(room, { type: 'stream.online', startedAt: e.startedAt, resumed: e.resumed === true })
-    } else if (e.type === 'stream.reconnecting') {
-      room.live = { ...room.live, status: 'reconnecting' }
-      this.broadcast(room, { type: 'stream.reconnecting' })
-    } else if (e.type === 'stream.offline') {
-      room.live = { status: 'offline', sessionId: null, startedAt: null }
-      this.broadcast(room, {
-        type: 'stream.offline',
-        reason: typeof e.reason === 'string' ? e.reason : 'ended',
-      })
+      applyStream(this, room, msg.event)
     }
   }
 
@@ -303,50 +219,23 @@ export class ChatHub {
     }
   }
 
-  /** Pushes each room's viewer count to its sockets when it changed; records session peaks. */
-  async pushViewers(): Promise<void> {
-    const rooms = [...this.rooms.values()].filter((r) => r.conns.size > 0 && r.channelId)
-    if (rooms.length === 0) return
-    const counts = await this.d.presence.counts(rooms.map((r) => r.name))
-    for (const room of rooms) {
-      const n = counts.get(room.name) ?? 0
-      if (n !== room.viewers) {
-        room.viewers = n
-        this.broadcast(room, { type: 'viewers', count: n })
-      }
-      if (room.live.sessionId) await this.recordStats(room, n, room.live.sessionId)
-    }
+  /** This instance's sockets of one user, in any channel. */
+  connsOf(userId: string): Conn[] {
+    return [...(this.byUser.get(userId) ?? [])]
   }
 
-  private async recordStats(room: Room, viewers: number, sessionId: string): Promise<void> {
-    if (room.statsSession !== sessionId) {
-      room.statsSession = sessionId
-      room.peakSeen = 0
-      room.uniqueSeen = 0
-    }
-    const fresh: string[] = []
-    for (const conn of room.conns) {
-      if (conn.countedSession === sessionId || conn.state !== 'live') continue
-      conn.countedSession = sessionId
-      fresh.push(conn.viewerKey)
-    }
-    const unique = fresh.length ? await this.d.presence.addUnique(sessionId, fresh) : room.uniqueSeen
-    if (viewers > room.peakSeen || unique > room.uniqueSeen) {
-      room.peakSeen = Math.max(room.peakSeen, viewers)
-      room.uniqueSeen = Math.max(room.uniqueSeen, unique)
-      await recordSessionViewers(this.d.db, sessionId, room.peakSeen, room.uniqueSeen)
-    }
+  get db(): Db {
+    return this.d.db
   }
 
-  /** The presence heartbeat: re-adds every socket of this instance with a fresh expiry. */
-  async refreshPresence(): Promise<void> {
-    const entries = new Map<string, string[]>()
-    for (const room of this.rooms.values()) {
-      const ids: string[] = []
-      for (const conn of room.conns) if (conn.state !== 'closed') ids.push(conn.id)
-      entries.set(room.name, ids)
-    }
-    if (entries.size) await this.d.presence.refresh(entries)
+  /** The presence heartbeat (also run by start()'s timer; tests call it directly). */
+  refreshPresence(): Promise<void> {
+    return refreshPresence(this, this.d.presence)
+  }
+
+  /** Pushes changed viewer counts and records session peaks (start()'s timer; tests call it directly). */
+  pushViewers(): Promise<void> {
+    return pushViewers(this, this.d.presence, this.d.db)
   }
 
   /** ws-level ping/pong: a socket that did not answer the previous ping is dead. */

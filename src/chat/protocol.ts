@@ -122,6 +122,16 @@ export type PublicSettings = {
   maxMessageLength: number
 }
 
+/** The signed-in socket's own standing; re-sent as a `you` frame whenever it changes. */
+export type You = {
+  username: string
+  role: ChatRole
+  /** ISO time a timeout ends, 'forever' for a ban, null when free to chat. */
+  bannedUntil: string | null
+  /** When the user followed the channel (followers-only mode counts from here), or null. */
+  followingSince: string | null
+}
+
 export type ServerFrame =
   | {
       type: 'welcome'
@@ -129,7 +139,7 @@ export type ServerFrame =
       live: boolean
       status: 'live' | 'reconnecting' | 'offline'
       viewers: number
-      you: { username: string; role: ChatRole; bannedUntil: string | null } | null
+      you: You | null
       history: ChatFrame[]
       seq: number
       settings: PublicSettings
@@ -142,6 +152,7 @@ export type ServerFrame =
   | { type: 'user.banned'; username: string }
   | { type: 'user.unbanned'; username: string }
   | ({ type: 'chat.settings' } & PublicSettings)
+  | ({ type: 'you' } & You)
   | { type: 'viewers'; count: number }
   | { type: 'stream.online'; startedAt: string; resumed: boolean }
   | { type: 'stream.reconnecting' }

@@ -70,13 +70,20 @@ export class Room {
     }
   }
 
-  async loadModerators(db: Db): Promise<void> {
+  /** Reloads the moderator list; returns the sockets whose role changed. */
+  async loadModerators(db: Db): Promise<Conn[]> {
     const rows = await db
       .select({ userId: channelModerators.userId })
       .from(channelModerators)
       .where(eq(channelModerators.channelId, this.channelId))
     this.moderators = new Set(rows.map((r) => r.userId))
-    for (const conn of this.conns) conn.role = this.roleOf(conn.identity)
+    const changed: Conn[] = []
+    for (const conn of this.conns) {
+      const role = this.roleOf(conn.identity)
+      if (role !== conn.role) changed.push(conn)
+      conn.role = role
+    }
+    return changed
   }
 
   async loadLive(live: LiveRegistry, now: number): Promise<void> {
@@ -115,10 +122,5 @@ export class Room {
           ? ban.expiresAt.getTime()
           : 0
     conn.followedSince = follow ? follow.createdAt.getTime() : null
-  }
-
-  /** This room's sockets of one user. */
-  *connsOf(userId: string): Iterable<Conn> {
-    for (const conn of this.conns) if (conn.identity?.userId === userId) yield conn
   }
 }

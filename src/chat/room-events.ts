@@ -1,0 +1,92 @@
+/**
+ * @module chat/room-events — what a control event (moderation, rules, follows) or a stream
+ * lifecycle event does to a room on this instance: update the cached state, then render the
+ * client frame once and hand it to every socket.
+ */
+import type { Logger } from '../log.js'
+import type { ControlEvent } from './broker.js'
+import type { Conn } from './connection.js'
+import type { ChatHub } from './hub.js'
+import type { Room } from './room.js'
+
+export function applyControl(hub: ChatHub, room: Room, e: ControlEvent, now: number, log: Logger): void {
+  const own = (userId: string): Conn[] => hub.connsOf(userId).filter((c) => c.channel === room.name)
+  switch (e.k) {
+    case 'deleted':
+      hub.broadcast(room, { type: 'chat.deleted', id: e.id })
+      return
+    case 'cleared':
+      hub.broadcast(room, { type: 'chat.cleared' })
+      return
+    case 'restricted': {
+      const mine = own(e.userId)
+      for (const conn of mine) conn.restrictedUntil = e.until ?? Number.POSITIVE_INFINITY
+      if (e.until === null) hub.broadcast(room, { type: 'user.banned', username: e.username })
+      else {
+        hub.broadcast(room, {
+          type: 'user.timedout',
+          username: e.username,
+          seconds: e.seconds ?? 0,
+          until: new Date(e.until).toISOString(),
+        })
+      }
+      // The person concerned is told in words, not left to guess from silence.
+      for (const conn of mine) {
+        conn.sendJson(
+          e.until === null
+            ? { type: 'error', code: 'BANNED', message: 'you have been banned from this chat' }
+            : {
+                type: 'error',
+                code: 'TIMED_OUT',
+                message: `you have been timed out for ${e.seconds} s`,
+                retryAfterMs: Math.max(1, e.until - now),
+              },
+        )
+        conn.sendYou()
+      }
+      return
+    }
+    case 'unbanned':
+      for (const conn of own(e.userId)) {
+        conn.restrictedUntil = 0
+        conn.sendYou()
+      }
+      hub.broadcast(room, { type: 'user.unbanned', username: e.username })
+      return
+    case 'follow':
+      for (const conn of own(e.userId)) {
+        conn.followedSince = e.since
+        conn.sendYou()
+      }
+      return
+    case 'moderators':
+      room.loadModerators(hub.db).then(
+        (changed) => {
+          for (const conn of changed) conn.sendYou()
+        },
+        (err) => log.error({ err }, 'chat: reloading moderators failed'),
+      )
+      return
+    case 'settings':
+      room.loadChannel(hub.db).then(
+        () => hub.broadcast(room, { type: 'chat.settings', ...room.publicSettings() }),
+        (err) => log.error({ err }, 'chat: reloading settings failed'),
+      )
+      return
+  }
+}
+
+/** live/events.ts payloads → the contract's stream frames (no session ids leave the server). */
+export function applyStream(hub: ChatHub, room: Room, e: Record<string, unknown>): void {
+  const sessionId = typeof e.sessionId === 'string' ? e.sessionId : null
+  if (e.type === 'stream.online' && typeof e.startedAt === 'string') {
+    room.live = { status: 'live', sessionId, startedAt: Date.parse(e.startedAt) }
+    hub.broadcast(room, { type: 'stream.online', startedAt: e.startedAt, resumed: e.resumed === true })
+  } else if (e.type === 'stream.reconnecting') {
+    room.live = { ...room.live, status: 'reconnecting' }
+    hub.broadcast(room, { type: 'stream.reconnecting' })
+  } else if (e.type === 'stream.offline') {
+    room.live = { status: 'offline', sessionId: null, startedAt: null }
+    hub.broadcast(room, { type: 'stream.offline', reason: typeof e.reason === 'string' ? e.reason : 'ended' })
+  }
+}
