@@ -18,7 +18,12 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['src/**/*.int.test.ts', 'scripts/**/*.int.test.ts', 'test/**/*.int.test.ts', 'test/e2e/**/*.e2e.test.ts'],
+          include: [
+            'src/**/*.int.test.ts',
+            'scripts/**/*.int.test.ts',
+            'test/**/*.int.test.ts',
+            'test/e2e/**/*.e2e.test.ts',
+          ],
           globalSetup: ['test/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 60_000,

@@ -9,13 +9,21 @@ import { startNginx } from './lib/nginx.js'
 
 const env = process.env
 const int = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback)
-const list = (name: string) => (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+const list = (name: string) =>
+  (env[name] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
 
 const runDir = env.RUN_DIR ?? '/var/lib/live-ingest'
 const logDir = join(runDir, 'logs')
 mkdirSync(logDir, { recursive: true })
 // `docker logs` shows what nginx writes to its log files.
-for (const [file, target] of [['access.log', '/dev/stdout'], ['hook-fallback.log', '/dev/stdout'], ['error.log', '/dev/stderr']]) {
+for (const [file, target] of [
+  ['access.log', '/dev/stdout'],
+  ['hook-fallback.log', '/dev/stdout'],
+  ['error.log', '/dev/stderr'],
+]) {
   rmSync(join(logDir, file!), { force: true })
   symlinkSync(target!, join(logDir, file!))
 }

@@ -7,7 +7,11 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { exportPKCS8, generateKeyPair } from 'jose'
 
 if (!existsSync('.env')) {
-  writeFileSync('.env', `HOOK_SECRET=${randomBytes(32).toString('base64url')}\nPOSTGRES_PASSWORD=${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 })
+  writeFileSync(
+    '.env',
+    `HOOK_SECRET=${randomBytes(32).toString('base64url')}\nPOSTGRES_PASSWORD=${randomBytes(18).toString('base64url')}\n`,
+    { mode: 0o600 },
+  )
   console.log('wrote .env')
 } else console.log('.env exists, kept')
 

@@ -26,7 +26,11 @@ const REDACT = [
   'headers.cookie',
 ]
 
-export function createLogger(opts: { level: string; name?: string; destination?: DestinationStream }): Logger {
+export function createLogger(opts: {
+  level: string
+  name?: string
+  destination?: DestinationStream
+}): Logger {
   const options = {
     level: opts.level,
     name: opts.name ?? 'live',

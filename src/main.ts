@@ -28,10 +28,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.exit(1)
     }, 10_000)
     force.unref()
-    running.shutdown().then(() => process.exit(0), (err) => {
-      log.error({ err }, 'shutdown failed')
-      process.exit(1)
-    })
+    running.shutdown().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
   })
 }
 process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'))

@@ -3,16 +3,23 @@
  * code instead: the app's environment must load as a valid config, every variable must be one the
  * app reads, and images, commands and networks must name things that exist.
  */
-import { existsSync, readFileSync } from 'node:fs'
+
 import { generateKeyPairSync } from 'node:crypto'
-import { writeFileSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { ConfigSchema, loadConfig } from '../src/config.js'
 
-type Service = { build?: { target: string }; image?: string; command?: string[]; environment?: Record<string, string>; depends_on?: unknown; secrets?: string[] }
+type Service = {
+  build?: { target: string }
+  image?: string
+  command?: string[]
+  environment?: Record<string, string>
+  depends_on?: unknown
+  secrets?: string[]
+}
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
   services: Record<string, Service>
   networks: { live: { ipam: { config: { subnet: string }[] } } }
@@ -22,7 +29,11 @@ const dockerfile = readFileSync('Dockerfile', 'utf8')
 
 /** Substitutes ${VAR:?msg} / ${VAR:-default} as compose would, with sample values for required ones. */
 function interpolate(value: string, env: Record<string, string>): string {
-  return value.replace(/\$\{(\w+)(?::([?-])([^}]*))?\}/g, (_, name: string, op?: string, arg?: string) => env[name] ?? (op === '-' ? (arg ?? '') : `sample-${name.toLowerCase()}-value`))
+  return value.replace(
+    /\$\{(\w+)(?::([?-])([^}]*))?\}/g,
+    (_, name: string, op?: string, arg?: string) =>
+      env[name] ?? (op === '-' ? (arg ?? '') : `sample-${name.toLowerCase()}-value`),
+  )
 }
 
 describe('docker-compose.yml', () => {
@@ -34,7 +45,12 @@ describe('docker-compose.yml', () => {
     const keyFile = join(dir, 'jwt.pem')
     writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }))
     for (const [, svc] of apps) {
-      const env = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), { HOOK_SECRET: 'a-hook-secret-long-enough' })]))
+      const env = Object.fromEntries(
+        Object.entries(svc.environment ?? {}).map(([k, v]) => [
+          k,
+          interpolate(String(v), { HOOK_SECRET: 'a-hook-secret-long-enough' }),
+        ]),
+      )
       const config = loadConfig({ ...env, JWT_PRIVATE_KEY_FILE: keyFile })
       expect(config.INGEST_NODES).toEqual({ 'ingest-1': 'http://ingest:8081' })
       // Only variables the app actually reads: a typo would silently fall back to a default.
@@ -53,7 +69,8 @@ describe('docker-compose.yml', () => {
     expect(ingest.environment?.NODE_ID).toBe('ingest-1')
     // Every variable the ingest container is given is one scripts/ingest.ts reads.
     const entry = readFileSync('scripts/ingest.ts', 'utf8')
-    for (const name of Object.keys(ingest.environment ?? {})) expect(entry).toMatch(new RegExp(`['.]${name}\\b`))
+    for (const name of Object.keys(ingest.environment ?? {}))
+      expect(entry).toMatch(new RegExp(`['.]${name}\\b`))
   })
 
   it('builds targets the Dockerfile defines and runs entry points that exist', () => {

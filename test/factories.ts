@@ -15,7 +15,10 @@ export function uniqueUsername(prefix = 'u'): string {
   return `${prefix}${randomBytes(4).toString('hex')}${seq++}`.slice(0, 24)
 }
 
-export async function createUser(deps: Deps, opts: { verified?: boolean; role?: 'user' | 'admin'; username?: string } = {}) {
+export async function createUser(
+  deps: Deps,
+  opts: { verified?: boolean; role?: 'user' | 'admin'; username?: string } = {},
+) {
   passwordHash ??= hashPassword(PASSWORD) // hashing is slow on purpose; share one across tests
   const username = opts.username ?? uniqueUsername()
   const [user] = await deps.db
@@ -37,7 +40,13 @@ export async function loggedIn(deps: Deps, opts: Parameters<typeof createUser>[1
   const user = await createUser(deps, opts)
   const { session, refreshToken } = await createSession(deps, user.id, { remember: false })
   const { token } = await deps.tokens.signAccess(user, session.id)
-  return { user, sid: session.id, refreshToken, accessToken: token, auth: { authorization: `Bearer ${token}` } }
+  return {
+    user,
+    sid: session.id,
+    refreshToken,
+    accessToken: token,
+    auth: { authorization: `Bearer ${token}` },
+  }
 }
 
 export async function streamKeyFor(deps: Deps, user: User, label = 'obs') {

@@ -46,7 +46,9 @@ export type TestApp = {
   json(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
 }
 
-export async function createTestApp(opts: { env?: Record<string, string>; now?: () => number } = {}): Promise<TestApp> {
+export async function createTestApp(
+  opts: { env?: Record<string, string>; now?: () => number } = {},
+): Promise<TestApp> {
   const config = testConfig(opts.env)
   const log = createLogger({ level: config.LOG_LEVEL })
   const { deps, close } = await buildDeps(config, log, opts.now)

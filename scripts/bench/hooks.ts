@@ -35,9 +35,20 @@ function run(name: string, opts: autocannon.Options, expectStatus: number): Prom
   return new Promise((resolve, reject) => {
     autocannon({ connections, pipelining: 1, ...opts }, (err, r) => {
       if (err) return reject(err)
-      const statuses = Object.entries(r.statusCodeStats ?? {}).map(([s, v]) => `${s}×${(v as { count: number }).count}`).join(' ')
-      const wrong = Object.entries(r.statusCodeStats ?? {}).filter(([s]) => Number(s) !== expectStatus).reduce((n, [, v]) => n + (v as { count: number }).count, 0)
-      resolve({ name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + wrong, statuses })
+      const statuses = Object.entries(r.statusCodeStats ?? {})
+        .map(([s, v]) => `${s}×${(v as { count: number }).count}`)
+        .join(' ')
+      const wrong = Object.entries(r.statusCodeStats ?? {})
+        .filter(([s]) => Number(s) !== expectStatus)
+        .reduce((n, [, v]) => n + (v as { count: number }).count, 0)
+      resolve({
+        name,
+        rps: r.requests.average,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        errors: r.errors + r.timeouts + wrong,
+        statuses,
+      })
     })
   })
 }
@@ -51,7 +62,9 @@ const config = loadConfig({
   DATABASE_URL: services.databaseUrl,
   REDIS_URL: services.redisUrl,
   HOOK_SECRET: secret,
-  JWT_PRIVATE_KEY: generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  JWT_PRIVATE_KEY: generateKeyPairSync('ed25519')
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString(),
 })
 const app = await startServer(config, { port: 0 })
 const bare = new Hono().post('/bare', (c) => {
@@ -68,12 +81,24 @@ try {
   const keys: string[] = []
   for (let i = 0; i < channelCount; i += 500) {
     const batch = Array.from({ length: Math.min(500, channelCount - i) }, (_, j) => `bench_${i + j}`)
-    const us = await app.deps.db.insert(users)
-      .values(batch.map((username) => ({ username, email: `${username}@bench.test`, passwordHash, emailVerifiedAt: new Date() })))
+    const us = await app.deps.db
+      .insert(users)
+      .values(
+        batch.map((username) => ({
+          username,
+          email: `${username}@bench.test`,
+          passwordHash,
+          emailVerifiedAt: new Date(),
+        })),
+      )
       .returning({ id: users.id, username: users.username })
     await app.deps.db.insert(channels).values(us.map((u) => ({ ownerId: u.id, name: u.username })))
     const gens = us.map((u) => ({ u, g: generateStreamKey() }))
-    await app.deps.db.insert(streamKeys).values(gens.map(({ u, g }) => ({ id: g.id, userId: u.id, secretHash: g.secretHash, preview: g.preview })))
+    await app.deps.db
+      .insert(streamKeys)
+      .values(
+        gens.map(({ u, g }) => ({ id: g.id, userId: u.id, secretHash: g.secretHash, preview: g.preview })),
+      )
     keys.push(...gens.map(({ g }) => g.key))
   }
 
@@ -84,27 +109,71 @@ try {
     `app=live&flashver=FMLE%2F3.0&swfurl=&tcurl=rtmp%3A%2F%2F127.0.0.1%2Flive&pageurl=&addr=127.0.0.1&clientid=${i + 1}&call=${call}&name=${keys[i]}&type=live`
 
   const rows: Row[] = []
-  rows.push(await run('bare Hono route (302)', { url: `http://127.0.0.1:${barePort}/bare`, method: 'POST', headers: form, body: body('publish', 0), duration }, 302))
+  rows.push(
+    await run(
+      'bare Hono route (302)',
+      {
+        url: `http://127.0.0.1:${barePort}/bare`,
+        method: 'POST',
+        headers: form,
+        body: body('publish', 0),
+        duration,
+      },
+      302,
+    ),
+  )
   let p = 0
-  rows.push(await run(`on_publish (accept, ${channelCount} distinct keys)`, {
-    url: `${base}/publish${q}`, method: 'POST', headers: form, amount: channelCount,
-    requests: [{ setupRequest: (req) => ({ ...req, body: body('publish', p++ % channelCount) }) }],
-  }, 302))
+  rows.push(
+    await run(
+      `on_publish (accept, ${channelCount} distinct keys)`,
+      {
+        url: `${base}/publish${q}`,
+        method: 'POST',
+        headers: form,
+        amount: channelCount,
+        requests: [{ setupRequest: (req) => ({ ...req, body: body('publish', p++ % channelCount) }) }],
+      },
+      302,
+    ),
+  )
   let u = 0
-  rows.push(await run('on_update (live session)', {
-    url: `${base}/update${q}`, method: 'POST', headers: form, duration,
-    requests: [{ setupRequest: (req) => ({ ...req, body: body('update_publish', u++ % channelCount) }) }],
-  }, 200))
-  rows.push(await run('on_publish (refused: wrong secret)', {
-    url: `${base}/publish${q}`, method: 'POST', headers: form, duration,
-    body: body('publish', 0).replace(/name=live_([a-z2-9]{12})_[a-z2-9]{32}/, 'name=live_$1_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'),
-  }, 403))
+  rows.push(
+    await run(
+      'on_update (live session)',
+      {
+        url: `${base}/update${q}`,
+        method: 'POST',
+        headers: form,
+        duration,
+        requests: [{ setupRequest: (req) => ({ ...req, body: body('update_publish', u++ % channelCount) }) }],
+      },
+      200,
+    ),
+  )
+  rows.push(
+    await run(
+      'on_publish (refused: wrong secret)',
+      {
+        url: `${base}/publish${q}`,
+        method: 'POST',
+        headers: form,
+        duration,
+        body: body('publish', 0).replace(
+          /name=live_([a-z2-9]{12})_[a-z2-9]{32}/,
+          'name=live_$1_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+        ),
+      },
+      403,
+    ),
+  )
 
   const header = `Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model.trim()}, ${connections} connections, autocannon in the same machine; ${new Date().toISOString().slice(0, 10)}`
   const table = [
     '| scenario | req/s | p50 ms | p99 ms | non-expected | statuses |',
     '|---|---:|---:|---:|---:|---|',
-    ...rows.map((r) => `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.statuses} |`),
+    ...rows.map(
+      (r) => `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.statuses} |`,
+    ),
   ].join('\n')
   console.log(`\n${header}\n\n${table}\n`)
   if (args.write) {

@@ -17,9 +17,17 @@ export async function startEphemeralServices(name = 'live'): Promise<EphemeralSe
 
   const [pg, redis] = await Promise.allSettled([
     freePort().then((port) =>
-      startPostgres({ dataDir: join(dir, 'pg'), port, logFile: join(dir, 'postgres.log'), database: 'live_test', ephemeral: true }),
+      startPostgres({
+        dataDir: join(dir, 'pg'),
+        port,
+        logFile: join(dir, 'postgres.log'),
+        database: 'live_test',
+        ephemeral: true,
+      }),
     ),
-    freePort().then((port) => startRedis({ dir: join(dir, 'redis'), port, logFile: join(dir, 'redis.log'), persist: false })),
+    freePort().then((port) =>
+      startRedis({ dir: join(dir, 'redis'), port, logFile: join(dir, 'redis.log'), persist: false }),
+    ),
   ])
   const stop = async () => {
     await Promise.all([pg, redis].map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)))

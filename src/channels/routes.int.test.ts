@@ -13,7 +13,15 @@ async function goLive(user: { id: string; username: string }, clientId: string) 
   const { channels } = await import('../db/schema/index.js')
   const { eq } = await import('drizzle-orm')
   const [ch] = await t.deps.db.select().from(channels).where(eq(channels.name, user.username))
-  await t.deps.live.publish({ channel: user.username, channelId: ch!.id, userId: user.id, keyId: row.id, node: 'n1', clientId, maxSessionS: 3600 })
+  await t.deps.live.publish({
+    channel: user.username,
+    channelId: ch!.id,
+    userId: user.id,
+    keyId: row.id,
+    node: 'n1',
+    clientId,
+    maxSessionS: 3600,
+  })
   return key
 }
 
@@ -23,7 +31,12 @@ describe('/api/v1/channels', () => {
     const res = await t.json('GET', `/api/v1/channels/${u.username}`)
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({
-      name: u.username, title: '', status: 'offline', live: false, startedAt: null, viewers: 0,
+      name: u.username,
+      title: '',
+      status: 'offline',
+      live: false,
+      startedAt: null,
+      viewers: 0,
       playback: { hls: `/hls/${u.username}/index.m3u8` },
     })
   })
@@ -33,7 +46,11 @@ describe('/api/v1/channels', () => {
     const key = await goLive(u, '41')
     const live = await (await t.json('GET', '/api/v1/channels?live=true')).text()
     const mine = JSON.parse(live).find((c: { name: string }) => c.name === u.username)
-    expect(mine).toMatchObject({ status: 'live', live: true, playback: { hls: `/hls/${u.username}/index.m3u8` } })
+    expect(mine).toMatchObject({
+      status: 'live',
+      live: true,
+      playback: { hls: `/hls/${u.username}/index.m3u8` },
+    })
     expect(Date.parse(mine.startedAt)).toBeGreaterThan(0)
     expect(live).not.toContain(key)
     expect(live).not.toContain(key.split('_')[1]) // not even the key id
@@ -42,10 +59,17 @@ describe('/api/v1/channels', () => {
   it('lets the owner (only) set a title', async () => {
     const me = await loggedIn(t.deps)
     const other = await loggedIn(t.deps)
-    const res = await t.json('PATCH', `/api/v1/channels/${me.user.username}`, { title: '  Speedrun night ' }, me.auth)
+    const res = await t.json(
+      'PATCH',
+      `/api/v1/channels/${me.user.username}`,
+      { title: '  Speedrun night ' },
+      me.auth,
+    )
     expect(res.status).toBe(200)
     expect((await res.json()).title).toBe('Speedrun night')
-    expect((await t.json('PATCH', `/api/v1/channels/${me.user.username}`, { title: 'x' }, other.auth)).status).toBe(403)
+    expect(
+      (await t.json('PATCH', `/api/v1/channels/${me.user.username}`, { title: 'x' }, other.auth)).status,
+    ).toBe(403)
     expect((await t.json('PATCH', `/api/v1/channels/${me.user.username}`, { title: 'x' })).status).toBe(401)
   })
 

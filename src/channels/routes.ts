@@ -16,13 +16,27 @@ export const channelRoutes = (deps: Deps) =>
     .get('/:name', validate('param', ChannelParam), async (c) => {
       return c.json(await getChannel(deps, c.req.valid('param').name))
     })
-    .patch('/:name', requireUser(deps), validate('param', ChannelParam), validate('json', PatchChannelBody), async (c) => {
-      return c.json(await updateChannel(deps, c.req.valid('param').name, c.var.user, c.req.valid('json')))
-    })
+    .patch(
+      '/:name',
+      requireUser(deps),
+      validate('param', ChannelParam),
+      validate('json', PatchChannelBody),
+      async (c) => {
+        return c.json(await updateChannel(deps, c.req.valid('param').name, c.var.user, c.req.valid('json')))
+      },
+    )
     .post('/:name/kick', requireUser(deps), validate('param', ChannelParam), async (c) => {
       const kicked = await kickChannel(deps, c.req.valid('param').name, c.var.user, c.var.clientIp)
       return c.json({ kicked })
     })
-    .get('/:name/sessions', requireUser(deps), validate('param', ChannelParam), validate('query', SessionsQuery), async (c) => {
-      return c.json(await listSessions(deps, c.req.valid('param').name, c.var.user, c.req.valid('query').limit))
-    })
+    .get(
+      '/:name/sessions',
+      requireUser(deps),
+      validate('param', ChannelParam),
+      validate('query', SessionsQuery),
+      async (c) => {
+        return c.json(
+          await listSessions(deps, c.req.valid('param').name, c.var.user, c.req.valid('query').limit),
+        )
+      },
+    )

@@ -1,10 +1,10 @@
 /** @module channels/service — channel views that join Postgres (names, titles) with live state (Redis). */
 import { and, desc, eq, inArray } from 'drizzle-orm'
-import type { Deps } from '../deps.js'
+import { recordAudit } from '../audit/audit.js'
 import { type Channel, channels, streamSessions } from '../db/schema/index.js'
+import type { Deps } from '../deps.js'
 import { ForbiddenError, NotFoundError } from '../http/errors.js'
 import type { LiveEntry } from '../live/registry.js'
-import { recordAudit } from '../audit/audit.js'
 import { countViewers } from '../presence/count.js'
 
 export type ChannelView = {
@@ -38,22 +38,41 @@ export async function getChannel(deps: Deps, name: string): Promise<ChannelView>
   const [ch] = await deps.db.select().from(channels).where(eq(channels.name, name))
   if (!ch) throw new NotFoundError('channel')
   const now = deps.now()
-  const [entry, counts] = await Promise.all([deps.live.get(name), countViewers(deps.redis, deps.keys, [name], now)])
+  const [entry, counts] = await Promise.all([
+    deps.live.get(name),
+    countViewers(deps.redis, deps.keys, [name], now),
+  ])
   return toView(ch, entry && entry.deadline > now ? entry : null, counts.get(name) ?? 0)
 }
 
-export async function listChannels(deps: Deps, opts: { liveOnly: boolean; limit: number }): Promise<ChannelView[]> {
+export async function listChannels(
+  deps: Deps,
+  opts: { liveOnly: boolean; limit: number },
+): Promise<ChannelView[]> {
   const entries = await deps.live.list()
   const byName = new Map(entries.map((e) => [e.channel, e]))
   const rows = opts.liveOnly
     ? entries.length === 0
       ? []
-      : await deps.db.select().from(channels).where(inArray(channels.name, [...byName.keys()]))
+      : await deps.db
+          .select()
+          .from(channels)
+          .where(inArray(channels.name, [...byName.keys()]))
     : await deps.db.select().from(channels).orderBy(channels.name).limit(opts.limit)
-  const counts = await countViewers(deps.redis, deps.keys, rows.map((r) => r.name), deps.now())
+  const counts = await countViewers(
+    deps.redis,
+    deps.keys,
+    rows.map((r) => r.name),
+    deps.now(),
+  )
   const views = rows.map((r) => toView(r, byName.get(r.name) ?? null, counts.get(r.name) ?? 0))
   // Live first, most watched first, then newest.
-  views.sort((a, b) => Number(b.live) - Number(a.live) || b.viewers - a.viewers || (b.startedAt ?? '').localeCompare(a.startedAt ?? ''))
+  views.sort(
+    (a, b) =>
+      Number(b.live) - Number(a.live) ||
+      b.viewers - a.viewers ||
+      (b.startedAt ?? '').localeCompare(a.startedAt ?? ''),
+  )
   return views.slice(0, opts.limit)
 }
 
@@ -64,7 +83,12 @@ async function ownedChannel(deps: Deps, name: string, user: { id: string; role: 
   return ch
 }
 
-export async function updateChannel(deps: Deps, name: string, user: { id: string; role: string }, patch: { title: string }) {
+export async function updateChannel(
+  deps: Deps,
+  name: string,
+  user: { id: string; role: string },
+  patch: { title: string },
+) {
   const ch = await ownedChannel(deps, name, user)
   await deps.db.update(channels).set({ title: patch.title }).where(eq(channels.id, ch.id))
   return getChannel(deps, name)
@@ -74,11 +98,22 @@ export async function updateChannel(deps: Deps, name: string, user: { id: string
 export async function kickChannel(deps: Deps, name: string, user: { id: string; role: string }, ip?: string) {
   const ch = await ownedChannel(deps, name, user)
   const kicked = await deps.live.end(name, 'kicked')
-  await recordAudit(deps.db, { type: 'channel.kicked', userId: ch.ownerId, actorId: user.id, ip, data: { channel: name, kicked } })
+  await recordAudit(deps.db, {
+    type: 'channel.kicked',
+    userId: ch.ownerId,
+    actorId: user.id,
+    ip,
+    data: { channel: name, kicked },
+  })
   return kicked
 }
 
-export async function listSessions(deps: Deps, name: string, user: { id: string; role: string }, limit: number) {
+export async function listSessions(
+  deps: Deps,
+  name: string,
+  user: { id: string; role: string },
+  limit: number,
+) {
   const ch = await ownedChannel(deps, name, user)
   const rows = await deps.db
     .select()

@@ -6,7 +6,10 @@ import type { AppEnv } from '../http/env.js'
 
 async function check(fn: () => Promise<unknown>, timeoutMs = 1000): Promise<'ok' | 'down'> {
   try {
-    await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref())])
+    await Promise.race([
+      fn(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
+    ])
     return 'ok'
   } catch {
     return 'down'
@@ -23,5 +26,8 @@ export const healthRoutes = (deps: Deps, isShuttingDown: () => boolean) =>
       ])
       // While draining, report not-ready so load balancers stop sending new work here.
       const ready = postgres === 'ok' && redis === 'ok' && !isShuttingDown()
-      return c.json({ status: ready ? 'ready' : 'unavailable', postgres, redis, draining: isShuttingDown() }, ready ? 200 : 503)
+      return c.json(
+        { status: ready ? 'ready' : 'unavailable', postgres, redis, draining: isShuttingDown() },
+        ready ? 200 : 503,
+      )
     })

@@ -12,10 +12,16 @@ export type StreamEvent =
   | { type: 'stream.reconnecting'; channel: string; sessionId: string }
   | { type: 'stream.offline'; channel: string; sessionId: string; reason: string; endedAt: string }
 
-export async function emitStreamEvent(redis: Redis, keys: Keys, event: StreamEvent, opts: { durable: boolean }) {
+export async function emitStreamEvent(
+  redis: Redis,
+  keys: Keys,
+  event: StreamEvent,
+  opts: { durable: boolean },
+) {
   const payload = JSON.stringify(event)
   const multi = redis.multi()
-  if (opts.durable) multi.xadd(keys.events(), 'MAXLEN', '~', '10000', '*', 'type', event.type, 'data', payload)
+  if (opts.durable)
+    multi.xadd(keys.events(), 'MAXLEN', '~', '10000', '*', 'type', event.type, 'data', payload)
   multi.publish(keys.channelEvents(event.channel), payload)
   await multi.exec()
 }

@@ -11,7 +11,11 @@ export interface IngestControl {
   stat(node: string): Promise<IngestStream[] | null>
 }
 
-export function createIngestControl(nodes: Record<string, string>, log: Logger, timeoutMs = 2000): IngestControl {
+export function createIngestControl(
+  nodes: Record<string, string>,
+  log: Logger,
+  timeoutMs = 2000,
+): IngestControl {
   return {
     nodes: () => Object.keys(nodes),
     async stat(node) {
@@ -27,7 +31,10 @@ export function createIngestControl(nodes: Record<string, string>, log: Logger, 
     async dropPublisher(node, channel) {
       const base = nodes[node]
       if (!base) {
-        log.warn({ node, channel }, 'no control URL for ingest node; relying on on_update to drop the publisher')
+        log.warn(
+          { node, channel },
+          'no control URL for ingest node; relying on on_update to drop the publisher',
+        )
         return false
       }
       const url = `${base}/control/drop/publisher?app=live&name=${encodeURIComponent(channel)}`
@@ -39,7 +46,10 @@ export function createIngestControl(nodes: Record<string, string>, log: Logger, 
         log.info({ node, channel, dropped }, 'drop publisher')
         return dropped
       } catch (err) {
-        log.warn({ node, channel, err: (err as Error).message }, 'drop publisher failed; on_update will refuse it')
+        log.warn(
+          { node, channel, err: (err as Error).message },
+          'drop publisher failed; on_update will refuse it',
+        )
         return false
       }
     },

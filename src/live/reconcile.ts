@@ -10,7 +10,14 @@ import type { Logger } from '../log.js'
 import type { IngestControl } from './ingest-control.js'
 import type { LiveRegistry } from './registry.js'
 
-type Opts = { live: LiveRegistry; ingest: IngestControl; log: Logger; now: () => number; intervalMs: number; idleTimeoutMs: number }
+type Opts = {
+  live: LiveRegistry
+  ingest: IngestControl
+  log: Logger
+  now: () => number
+  intervalMs: number
+  idleTimeoutMs: number
+}
 
 /** Two consecutive misses: a publish accepted a moment ago may not be in /stat yet. */
 const MISSES_TO_LEAVE = 2

@@ -72,7 +72,14 @@ export interface LiveRegistry {
 }
 
 /** Ends that must stick even if the publisher keeps sending on_update (vs. ingest_lost, publisher_left). */
-const DELIBERATE: ReadonlySet<EndReason> = new Set(['key_revoked', 'kicked', 'account_disabled', 'max_duration', 'idle', 'replaced'])
+const DELIBERATE: ReadonlySet<EndReason> = new Set([
+  'key_revoked',
+  'kicked',
+  'account_disabled',
+  'max_duration',
+  'idle',
+  'replaced',
+])
 
 type Clients = {
   redis: Redis
@@ -130,11 +137,21 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
 
   /** Runs END and, if this call won, closes history and announces the end. */
   async function finish(channel: string, sessionId: string, reason: EndReason, opts: { onlyIfDue: boolean }) {
-    const flat = (await redis.eval(END, 3, keys.liveChannel(channel), keys.liveDeadlines(), keys.liveStarted(),
-      channel, sessionId, c.now(), opts.onlyIfDue ? '1' : '0')) as string[] | null
+    const flat = (await redis.eval(
+      END,
+      3,
+      keys.liveChannel(channel),
+      keys.liveDeadlines(),
+      keys.liveStarted(),
+      channel,
+      sessionId,
+      c.now(),
+      opts.onlyIfDue ? '1' : '0',
+    )) as string[] | null
     const entry = parseEntry(channel, flat)
     if (!entry) return null
-    if (DELIBERATE.has(reason)) await redis.set(keys.liveEnded(entry.node, entry.clientId), reason, 'EX', 3600)
+    if (DELIBERATE.has(reason))
+      await redis.set(keys.liveEnded(entry.node, entry.clientId), reason, 'EX', 3600)
     // A stream that dropped and never came back ended when it dropped, not when the window closed.
     const endedAt =
       entry.state === 'reconnecting' && entry.leftAt
@@ -145,9 +162,18 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
             ? Math.min(entry.maxEndAt, c.now())
             : c.now()
     await closeSession(c.db, sessionId, new Date(endedAt), reason)
-    await emitStreamEvent(redis, keys, {
-      type: 'stream.offline', channel, sessionId, reason, endedAt: new Date(endedAt).toISOString(),
-    }, { durable: true })
+    await emitStreamEvent(
+      redis,
+      keys,
+      {
+        type: 'stream.offline',
+        channel,
+        sessionId,
+        reason,
+        endedAt: new Date(endedAt).toISOString(),
+      },
+      { durable: true },
+    )
     c.log.info({ channel, sessionId, reason }, 'stream ended')
     return entry
   }
@@ -156,7 +182,8 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
   async function endDue(entry: LiveEntry, now: number) {
     const reason = dueReason(entry, now)
     const ended = await finish(entry.channel, entry.sessionId, reason, { onlyIfDue: true })
-    if (ended && ended.state === 'live' && reason !== 'ingest_lost') await c.ingest.dropPublisher(ended.node, entry.channel)
+    if (ended && ended.state === 'live' && reason !== 'ingest_lost')
+      await c.ingest.dropPublisher(ended.node, entry.channel)
     return ended !== null
   }
 
@@ -165,9 +192,23 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
       for (let attempt = 0; attempt < 2; attempt++) {
         const sessionId = randomUUID()
         const now = c.now()
-        const [outcome, sid, startedAt] = (await redis.eval(PUBLISH, 4,
-          keys.liveChannel(p.channel), keys.liveClient(p.node, p.clientId), keys.liveDeadlines(), keys.liveStarted(),
-          p.channel, sessionId, p.node, p.clientId, p.keyId, p.userId, p.channelId, now, liveTtlMs(), GC_MS,
+        const [outcome, sid, startedAt] = (await redis.eval(
+          PUBLISH,
+          4,
+          keys.liveChannel(p.channel),
+          keys.liveClient(p.node, p.clientId),
+          keys.liveDeadlines(),
+          keys.liveStarted(),
+          p.channel,
+          sessionId,
+          p.node,
+          p.clientId,
+          p.keyId,
+          p.userId,
+          p.channelId,
+          now,
+          liveTtlMs(),
+          GC_MS,
           p.maxSessionS * 1000,
         )) as [string, string, string]
         if (outcome === 'stale') {
@@ -180,20 +221,44 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
         const started = Number(startedAt)
         if (outcome === 'started') {
           try {
-            await openSession(c.db, { id: sid, channelId: p.channelId, streamKeyId: p.keyId, ingestNode: p.node, startedAt: new Date(started) })
+            await openSession(c.db, {
+              id: sid,
+              channelId: p.channelId,
+              streamKeyId: p.keyId,
+              ingestNode: p.node,
+              startedAt: new Date(started),
+            })
           } catch (err) {
             // Without a history row the session must not exist: undo the claim, fail the publish.
-            await redis.eval(END, 3, keys.liveChannel(p.channel), keys.liveDeadlines(), keys.liveStarted(), p.channel, sid, now, '0')
+            await redis.eval(
+              END,
+              3,
+              keys.liveChannel(p.channel),
+              keys.liveDeadlines(),
+              keys.liveStarted(),
+              p.channel,
+              sid,
+              now,
+              '0',
+            )
             throw err
           }
         } else if (outcome === 'resumed') {
           await noteReconnect(c.db, sid, p.node)
         }
         if (outcome !== 'same') {
-          await emitStreamEvent(redis, keys, {
-            type: 'stream.online', channel: p.channel, sessionId: sid, startedAt: new Date(started).toISOString(),
-            resumed: outcome === 'resumed',
-          }, { durable: outcome === 'started' })
+          await emitStreamEvent(
+            redis,
+            keys,
+            {
+              type: 'stream.online',
+              channel: p.channel,
+              sessionId: sid,
+              startedAt: new Date(started).toISOString(),
+              resumed: outcome === 'resumed',
+            },
+            { durable: outcome === 'started' },
+          )
         }
         c.log.info({ channel: p.channel, sessionId: sid, node: p.node, outcome }, 'publish accepted')
         return { outcome: outcome as 'started' | 'resumed' | 'same', sessionId: sid, startedAt: started }
@@ -204,23 +269,50 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
     async update(node, clientId) {
       const channel = await channelOf(node, clientId)
       if (!channel) return null
-      const flat = (await redis.eval(UPDATE, 3, keys.liveChannel(channel), keys.liveDeadlines(), keys.liveClient(node, clientId),
-        channel, node, clientId, c.now(), liveTtlMs(), GC_MS)) as string[] | null
+      const flat = (await redis.eval(
+        UPDATE,
+        3,
+        keys.liveChannel(channel),
+        keys.liveDeadlines(),
+        keys.liveClient(node, clientId),
+        channel,
+        node,
+        clientId,
+        c.now(),
+        liveTtlMs(),
+        GC_MS,
+      )) as string[] | null
       return parseEntry(channel, flat)
     },
 
     async publishDone(node, clientId) {
       const channel = await channelOf(node, clientId)
       if (!channel) return // a refused publisher, a duplicate, or already ended: nothing to do
-      const res = (await redis.eval(PUBLISH_DONE, 3, keys.liveChannel(channel), keys.liveDeadlines(), keys.liveClient(node, clientId),
-        channel, node, clientId, c.now(), windowMs(), GC_MS)) as [string, string] | null
+      const res = (await redis.eval(
+        PUBLISH_DONE,
+        3,
+        keys.liveChannel(channel),
+        keys.liveDeadlines(),
+        keys.liveClient(node, clientId),
+        channel,
+        node,
+        clientId,
+        c.now(),
+        windowMs(),
+        GC_MS,
+      )) as [string, string] | null
       if (!res) return
       const [outcome, sessionId] = res
       if (outcome === 'end') {
         await finish(channel, sessionId, 'publisher_left', { onlyIfDue: false })
         return
       }
-      await emitStreamEvent(redis, keys, { type: 'stream.reconnecting', channel, sessionId }, { durable: false })
+      await emitStreamEvent(
+        redis,
+        keys,
+        { type: 'stream.reconnecting', channel, sessionId },
+        { durable: false },
+      )
       c.log.info({ channel, sessionId, windowS: c.reconnectWindowS }, 'publisher left; reconnect window open')
     },
 
@@ -241,7 +333,8 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
       if (opts.onlyKeyId && entry.keyId !== opts.onlyKeyId) return false
       const ended = await finish(channel, entry.sessionId, reason, { onlyIfDue: false })
       if (!ended) return false
-      if (reason === 'kicked' && c.kickCooldownS > 0) await redis.set(keys.kicked(ended.keyId), '1', 'EX', c.kickCooldownS)
+      if (reason === 'kicked' && c.kickCooldownS > 0)
+        await redis.set(keys.kicked(ended.keyId), '1', 'EX', c.kickCooldownS)
       // End first, then drop: the publish_done that follows finds no session and is ignored, and
       // if the drop fails the publisher's next on_update is refused.
       if (ended.state === 'live') await c.ingest.dropPublisher(ended.node, channel)

@@ -7,13 +7,21 @@ const captured = readFileSync(new URL('./fixtures/stat.xml', import.meta.url), '
 
 describe('parseIngestStat', () => {
   it('finds the ingest stream, its publisher (not the hls relay) and its bytes', () => {
-    expect(parseIngestStat(captured)).toEqual([{ name: 'u91de58f90', publisherId: '7', bytesIn: 108360, timeMs: 2104 }])
+    expect(parseIngestStat(captured)).toEqual([
+      { name: 'u91de58f90', publisherId: '7', bytesIn: 108360, timeMs: 2104 },
+    ])
   })
   it('reads the internal app only when asked', () => {
-    expect(parseIngestStat(captured, 'hls')).toEqual([{ name: 'u91de58f90', publisherId: '12', bytesIn: 62959, timeMs: 2013 }])
+    expect(parseIngestStat(captured, 'hls')).toEqual([
+      { name: 'u91de58f90', publisherId: '12', bytesIn: 62959, timeMs: 2013 },
+    ])
   })
   it('returns nothing for an empty server or garbage', () => {
-    expect(parseIngestStat('<rtmp><server><application><name>live</name><live><nclients>0</nclients></live></application></server></rtmp>')).toEqual([])
+    expect(
+      parseIngestStat(
+        '<rtmp><server><application><name>live</name><live><nclients>0</nclients></live></application></server></rtmp>',
+      ),
+    ).toEqual([])
     expect(parseIngestStat('not xml')).toEqual([])
     expect(parseIngestStat('')).toEqual([])
   })

@@ -13,7 +13,10 @@ export function createMailer(opts: { smtpUrl: string | undefined; from: string; 
     return {
       // Development convenience (API.md): the link is in the log so a newcomer can follow it.
       async send(mail) {
-        opts.log.info({ mail: { to: mail.to, subject: mail.subject, text: mail.text } }, 'mail (SMTP_URL unset, not sent)')
+        opts.log.info(
+          { mail: { to: mail.to, subject: mail.subject, text: mail.text } },
+          'mail (SMTP_URL unset, not sent)',
+        )
       },
       close() {},
     }

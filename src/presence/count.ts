@@ -3,7 +3,12 @@ import type { Redis } from '../redis/client.js'
 import type { Keys } from '../redis/keys.js'
 
 /** Counts unexpired entries; expired ones (a crashed instance's viewers) simply stop counting. */
-export async function countViewers(redis: Redis, keys: Keys, channels: string[], now: number): Promise<Map<string, number>> {
+export async function countViewers(
+  redis: Redis,
+  keys: Keys,
+  channels: string[],
+  now: number,
+): Promise<Map<string, number>> {
   if (channels.length === 0) return new Map()
   const pipeline = redis.pipeline()
   for (const ch of channels) pipeline.zcount(keys.presence(ch), `(${now}`, '+inf')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { firstOccurrence, parseHookForm, PublishForm, UpdateForm } from './form.js'
+import { firstOccurrence, PublishForm, parseHookForm, UpdateForm } from './form.js'
 
 // What Debian's nginx-rtmp sent when ffmpeg published to `live/KEY?name=evil&call=play` (DESIGN.md).
 const INJECTED =

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestApp, manualClock, type TestApp } from '../../test/harness.js'
 import { createUser, streamKeyFor } from '../../test/factories.js'
+import { createTestApp, manualClock, type TestApp } from '../../test/harness.js'
 import { streamSessions } from '../db/schema/index.js'
 
 const clock = manualClock()
@@ -222,7 +222,10 @@ describe('on_update and on_publish_done', () => {
     expect((await hook('update', updateBody(revoked.key, revoked.clientId))).status).toBe(403)
     expect(await t.deps.live.get(revoked.channel)).toBeNull()
 
-    expect((await hook('update', updateBody('live_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', clientSeq++))).status).toBe(403)
+    expect(
+      (await hook('update', updateBody('live_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', clientSeq++)))
+        .status,
+    ).toBe(403)
   })
 
   it('ends a session at the plan’s maximum duration, even between updates', async () => {

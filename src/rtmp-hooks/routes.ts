@@ -4,8 +4,9 @@
  * the stream to the channel, 2xx allows, anything else refuses or drops. Hook bodies are never
  * logged: their `name` is the stream key.
  */
-import { Hono } from 'hono'
+
 import type { Context } from 'hono'
+import { Hono } from 'hono'
 import type { Deps } from '../deps.js'
 import { type HookEnv, hookAuth } from '../http/middleware/hook-auth.js'
 import { admitPublisher } from './admit.js'

@@ -15,7 +15,10 @@ describe('/api/v1/stream-keys', () => {
     expect(res.status).toBe(201)
     expect(res.headers.get('cache-control')).toBe('no-store')
     const created = await res.json()
-    expect(created).toMatchObject({ label: 'studio', ingest: { server: 'rtmp://ingest.example:1935/live', streamKey: created.key } })
+    expect(created).toMatchObject({
+      label: 'studio',
+      ingest: { server: 'rtmp://ingest.example:1935/live', streamKey: created.key },
+    })
     expect(created.key).toMatch(/^live_[a-z2-9]{12}_[a-z2-9]{32}$/)
 
     const list = await (await t.json('GET', '/api/v1/stream-keys', undefined, me.auth)).text()
@@ -23,13 +26,20 @@ describe('/api/v1/stream-keys', () => {
     expect(list).toContain(created.id)
     expect(list).not.toContain(secret)
     expect(JSON.parse(list)[0]).toEqual({
-      id: created.id, label: 'studio', preview: created.preview, createdAt: expect.any(String), lastUsedAt: null, revokedAt: null,
+      id: created.id,
+      label: 'studio',
+      preview: created.preview,
+      createdAt: expect.any(String),
+      lastUsedAt: null,
+      revokedAt: null,
     })
   })
 
   it('creates a key with no body at all', async () => {
     const me = await loggedIn(t.deps)
-    expect((await t.app.request('/api/v1/stream-keys', { method: 'POST', headers: me.auth })).status).toBe(201)
+    expect((await t.app.request('/api/v1/stream-keys', { method: 'POST', headers: me.auth })).status).toBe(
+      201,
+    )
   })
 
   it('revokes only the owner’s keys, idempotently', async () => {
@@ -60,7 +70,11 @@ describe('/api/v1/stream-keys', () => {
     expect(await long.json()).toMatchObject({ code: 'VALIDATION', errors: [{ field: 'label' }] })
     const bad = await t.json('DELETE', '/api/v1/stream-keys/..%2F..', undefined, me.auth)
     expect([404, 422]).toContain(bad.status)
-    const broken = await t.app.request('/api/v1/stream-keys', { method: 'POST', headers: { ...me.auth, 'content-type': 'application/json' }, body: '{"label":' })
+    const broken = await t.app.request('/api/v1/stream-keys', {
+      method: 'POST',
+      headers: { ...me.auth, 'content-type': 'application/json' },
+      body: '{"label":',
+    })
     expect(broken.status).toBe(400)
     expect((await broken.json()).code).toBe('BAD_REQUEST')
   })

@@ -11,7 +11,12 @@ export const streamKeyRoutes = (deps: Deps) =>
   new Hono<AuthEnv>()
     .use(requireUser(deps), requireVerified(deps))
     .post('/', validate('json', CreateKeyBody.optional().default({ label: '' })), async (c) => {
-      const { row, key } = await createStreamKey(deps, c.var.user.id, c.req.valid('json').label, c.var.clientIp)
+      const { row, key } = await createStreamKey(
+        deps,
+        c.var.user.id,
+        c.req.valid('json').label,
+        c.var.clientIp,
+      )
       c.header('Cache-Control', 'no-store')
       return c.json(
         { ...toPublicKey(row), key, ingest: { server: deps.config.RTMP_PUBLIC_URL, streamKey: key } },

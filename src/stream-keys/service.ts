@@ -1,8 +1,8 @@
 /** @module stream-keys/service — create (shown once), list, revoke, and verify stream keys. */
 import { and, count, desc, eq, isNull } from 'drizzle-orm'
 import { recordAudit } from '../audit/audit.js'
-import type { Deps } from '../deps.js'
 import { channels, type Plan, type StreamKey, streamKeys, users } from '../db/schema/index.js'
+import type { Deps } from '../deps.js'
 import { AppError, NotFoundError } from '../http/errors.js'
 import { hashesEqual, sha256Hex } from '../lib/secrets.js'
 import { generateStreamKey, parseStreamKey } from './token.js'
@@ -42,13 +42,23 @@ export async function createStreamKey(deps: Deps, userId: string, label: string,
     .insert(streamKeys)
     .values({ id: g.id, userId, label, secretHash: g.secretHash, preview: g.preview })
     .returning()
-  await recordAudit(deps.db, { type: 'stream_key.created', userId, actorId: userId, ip, data: { keyId: g.id } })
+  await recordAudit(deps.db, {
+    type: 'stream_key.created',
+    userId,
+    actorId: userId,
+    ip,
+    data: { keyId: g.id },
+  })
   // The only moment the plaintext key exists outside the broadcaster's OBS.
   return { row: row!, key: g.key }
 }
 
 export async function listStreamKeys(deps: Deps, userId: string) {
-  return deps.db.select().from(streamKeys).where(eq(streamKeys.userId, userId)).orderBy(desc(streamKeys.createdAt))
+  return deps.db
+    .select()
+    .from(streamKeys)
+    .where(eq(streamKeys.userId, userId))
+    .orderBy(desc(streamKeys.createdAt))
 }
 
 /** Revokes the key and drops a live publisher that uses it (the live registry ends the session). */
@@ -67,7 +77,10 @@ export async function revokeStreamKey(deps: Deps, userId: string, keyId: string,
     return // already revoked: idempotent
   }
   await recordAudit(deps.db, { type: 'stream_key.revoked', userId, actorId: userId, ip, data: { keyId } })
-  const [ch] = await deps.db.select({ name: channels.name }).from(channels).where(eq(channels.ownerId, userId))
+  const [ch] = await deps.db
+    .select({ name: channels.name })
+    .from(channels)
+    .where(eq(channels.ownerId, userId))
   if (ch) await deps.live.end(ch.name, 'key_revoked', { onlyKeyId: keyId })
 }
 
@@ -97,9 +110,19 @@ export async function verifyStreamKey(deps: Pick<Deps, 'db'>, presented: string)
   if (row.key.revokedAt) return { ok: false, reason: 'revoked' }
   if (row.disabledAt) return { ok: false, reason: 'disabled' }
   if (!row.verifiedAt) return { ok: false, reason: 'unverified' }
-  return { ok: true, keyId: row.key.id, userId: row.key.userId, channelId: row.channelId, channel: row.channel, plan: row.plan }
+  return {
+    ok: true,
+    keyId: row.key.id,
+    userId: row.key.userId,
+    channelId: row.channelId,
+    channel: row.channel,
+    plan: row.plan,
+  }
 }
 
 export async function touchStreamKey(deps: Pick<Deps, 'db' | 'now'>, keyId: string) {
-  await deps.db.update(streamKeys).set({ lastUsedAt: new Date(deps.now()) }).where(eq(streamKeys.id, keyId))
+  await deps.db
+    .update(streamKeys)
+    .set({ lastUsedAt: new Date(deps.now()) })
+    .where(eq(streamKeys.id, keyId))
 }

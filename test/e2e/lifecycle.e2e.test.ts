@@ -4,7 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startPublisher, waitFor } from '../support/ffmpeg.js'
-import { broadcaster, channelStatus, mediaSequence, sessionEvents, sessionsOf } from '../support/live-helpers.js'
+import {
+  broadcaster,
+  channelStatus,
+  mediaSequence,
+  sessionEvents,
+  sessionsOf,
+} from '../support/live-helpers.js'
 import { type Stack, startStack } from '../support/stack.js'
 
 let stack: Stack
@@ -22,9 +28,16 @@ afterAll(async () => {
   await stack?.stop()
 })
 
-const live = (name: string) => waitFor(async () => (await channelStatus(stack.http, name)) === 'live', { timeoutMs: 15_000, what: `${name} live` })
+const live = (name: string) =>
+  waitFor(async () => (await channelStatus(stack.http, name)) === 'live', {
+    timeoutMs: 15_000,
+    what: `${name} live`,
+  })
 const offline = (name: string, timeoutMs = 15_000) =>
-  waitFor(async () => (await channelStatus(stack.http, name)) === 'offline', { timeoutMs, what: `${name} offline` })
+  waitFor(async () => (await channelStatus(stack.http, name)) === 'offline', {
+    timeoutMs,
+    what: `${name} offline`,
+  })
 const exitedWithin = (pub: ReturnType<typeof startPublisher>, ms: number) =>
   Promise.race([pub.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))])
 
@@ -35,7 +48,9 @@ describe('reconnect window', () => {
     await live(b.channel)
     first.kill('SIGKILL') // a network blip: no clean close from OBS's side
     await first.exited
-    await waitFor(async () => (await channelStatus(stack.http, b.channel)) === 'reconnecting', { what: 'reconnecting' })
+    await waitFor(async () => (await channelStatus(stack.http, b.channel)) === 'reconnecting', {
+      what: 'reconnecting',
+    })
 
     const second = startPublisher({ url: `${stack.rtmp}/${b.key}` })
     try {
@@ -64,7 +79,10 @@ describe('taking a stream down', () => {
     const pub = startPublisher({ url: `${stack.rtmp}/${b.key}` })
     try {
       await live(b.channel)
-      const res = await fetch(`${stack.http}/api/v1/channels/${b.channel}/kick`, { method: 'POST', headers: b.auth })
+      const res = await fetch(`${stack.http}/api/v1/channels/${b.channel}/kick`, {
+        method: 'POST',
+        headers: b.auth,
+      })
       expect(await res.json()).toEqual({ kicked: true })
       expect(await exitedWithin(pub, 5_000)).toBe(true)
       expect(await channelStatus(stack.http, b.channel)).toBe('offline')
@@ -94,8 +112,14 @@ describe('taking a stream down', () => {
       const dup = startPublisher({ url: `${stack.rtmp}/${backup.key}`, durationS: 10 })
       expect((await dup.exited).code).not.toBe(0)
       // nginx sent a publish_done for the refused client; the live one is unaffected.
-      expect(await stack.deps.live.get(b.channel)).toMatchObject({ state: 'live', sessionId: before!.sessionId, clientId: before!.clientId })
-      await waitFor(async () => (await mediaSequence(stack.http, b.channel)) + 1 > seq, { what: 'playlist still advancing' })
+      expect(await stack.deps.live.get(b.channel)).toMatchObject({
+        state: 'live',
+        sessionId: before!.sessionId,
+        clientId: before!.clientId,
+      })
+      await waitFor(async () => (await mediaSequence(stack.http, b.channel)) + 1 > seq, {
+        what: 'playlist still advancing',
+      })
       expect(pub.stderr()).not.toMatch(/error/i)
     } finally {
       await pub.stop()

@@ -30,14 +30,23 @@ async function broadcaster() {
     body: JSON.stringify({ label: 'e2e' }),
   })
   expect(res.status).toBe(201)
-  const created = (await res.json()) as { id: string; key: string; ingest: { server: string; streamKey: string } }
+  const created = (await res.json()) as {
+    id: string
+    key: string
+    ingest: { server: string; streamKey: string }
+  }
   keysSeen.push(created.key)
   return { ...me, channel: me.user.username, key: created.key, keyId: created.id }
 }
 
 async function channel(name: string) {
   const res = await fetch(`${stack.http}/api/v1/channels/${name}`)
-  return (await res.json()) as { status: string; live: boolean; startedAt: string | null; playback: { hls: string } }
+  return (await res.json()) as {
+    status: string
+    live: boolean
+    startedAt: string | null
+    playback: { hls: string }
+  }
 }
 
 async function playlistSegments(name: string): Promise<string[]> {
@@ -51,9 +60,13 @@ describe('publishing with a good key', () => {
     const b = await broadcaster()
     const pub = startPublisher({ url: `${stack.rtmp}/${b.key}` })
     try {
-      const segments = await waitFor(async () => ((await playlistSegments(b.channel)).length >= 2 ? playlistSegments(b.channel) : null), {
-        timeoutMs: 20_000, what: 'two HLS segments at the channel path',
-      })
+      const segments = await waitFor(
+        async () => ((await playlistSegments(b.channel)).length >= 2 ? playlistSegments(b.channel) : null),
+        {
+          timeoutMs: 20_000,
+          what: 'two HLS segments at the channel path',
+        },
+      )
       expect(segments.length).toBeGreaterThanOrEqual(2)
 
       const playlist = await fetch(`${stack.http}/hls/${b.channel}/index.m3u8`)
@@ -63,8 +76,15 @@ describe('publishing with a good key', () => {
       expect(probe.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264'])
 
       const view = await channel(b.channel)
-      expect(view).toMatchObject({ status: 'live', live: true, playback: { hls: `/hls/${b.channel}/index.m3u8` } })
-      const live = (await (await fetch(`${stack.http}/api/v1/channels?live=true`)).json()) as { name: string; startedAt: string }[]
+      expect(view).toMatchObject({
+        status: 'live',
+        live: true,
+        playback: { hls: `/hls/${b.channel}/index.m3u8` },
+      })
+      const live = (await (await fetch(`${stack.http}/api/v1/channels?live=true`)).json()) as {
+        name: string
+        startedAt: string
+      }[]
       const listed = live.find((c) => c.name === b.channel)
       expect(listed && Date.parse(listed.startedAt)).toBeGreaterThan(Date.now() - 60_000)
     } finally {
@@ -72,13 +92,19 @@ describe('publishing with a good key', () => {
     }
 
     // A clean stop is indistinguishable from a drop: reconnecting for the window, then offline.
-    await waitFor(async () => (await channel(b.channel)).status === 'offline', { timeoutMs: 15_000, what: 'channel offline' })
+    await waitFor(async () => (await channel(b.channel)).status === 'offline', {
+      timeoutMs: 15_000,
+      what: 'channel offline',
+    })
     const deps = stack.deps
     // Redis flips to offline first; the history row is closed right after.
-    const rows = await waitFor(async () => {
-      const r = await deps.db.select().from(streamSessions).where(eq(streamSessions.streamKeyId, b.keyId))
-      return r[0]?.endedAt ? r : null
-    }, { what: 'session row closed' })
+    const rows = await waitFor(
+      async () => {
+        const r = await deps.db.select().from(streamSessions).where(eq(streamSessions.streamKeyId, b.keyId))
+        return r[0]?.endedAt ? r : null
+      },
+      { what: 'session row closed' },
+    )
     expect(rows).toHaveLength(1)
     expect(rows[0]).toMatchObject({ endReason: 'publisher_left', ingestNode: stack.nodeId })
     expect(rows[0]!.endedAt!.getTime()).toBeGreaterThan(rows[0]!.startedAt.getTime())
@@ -88,7 +114,10 @@ describe('publishing with a good key', () => {
     const b = await broadcaster()
     const pub = startPublisher({ url: `${stack.rtmp}/${b.key}?name=evil&call=play` })
     try {
-      await waitFor(async () => (await playlistSegments(b.channel)).length > 0, { timeoutMs: 20_000, what: 'HLS under the channel' })
+      await waitFor(async () => (await playlistSegments(b.channel)).length > 0, {
+        timeoutMs: 20_000,
+        what: 'HLS under the channel',
+      })
       expect(await channel(b.channel)).toMatchObject({ status: 'live' })
     } finally {
       await pub.stop()
@@ -102,10 +131,17 @@ describe('refused publishes', () => {
     const wrong = `${b.key.slice(0, -4)}zzzz`
     keysSeen.push(wrong)
     const revoked = await broadcaster()
-    const del = await fetch(`${stack.http}/api/v1/stream-keys/${revoked.keyId}`, { method: 'DELETE', headers: revoked.auth })
+    const del = await fetch(`${stack.http}/api/v1/stream-keys/${revoked.keyId}`, {
+      method: 'DELETE',
+      headers: revoked.auth,
+    })
     expect(del.status).toBe(204)
 
-    for (const url of [`${stack.rtmp}/${wrong}`, `${stack.rtmp}/${wrong}?name=${b.key}`, `${stack.rtmp}/${revoked.key}`]) {
+    for (const url of [
+      `${stack.rtmp}/${wrong}`,
+      `${stack.rtmp}/${wrong}?name=${b.key}`,
+      `${stack.rtmp}/${revoked.key}`,
+    ]) {
       const pub = startPublisher({ url, durationS: 10 })
       const exit = await pub.exited
       expect(exit.code, `ffmpeg should be refused for ${url.replace(/live_\w+/g, 'KEY')}`).not.toBe(0)
@@ -120,13 +156,25 @@ describe('refused publishes', () => {
     const b = await broadcaster()
     const pub = startPublisher({ url: `${stack.rtmp}/${b.key}` })
     try {
-      await waitFor(async () => (await channel(b.channel)).status === 'live', { timeoutMs: 15_000, what: 'live' })
-      const del = await fetch(`${stack.http}/api/v1/stream-keys/${b.keyId}`, { method: 'DELETE', headers: b.auth })
+      await waitFor(async () => (await channel(b.channel)).status === 'live', {
+        timeoutMs: 15_000,
+        what: 'live',
+      })
+      const del = await fetch(`${stack.http}/api/v1/stream-keys/${b.keyId}`, {
+        method: 'DELETE',
+        headers: b.auth,
+      })
       expect(del.status).toBe(204)
-      const exit = await Promise.race([pub.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))])
+      const exit = await Promise.race([
+        pub.exited,
+        new Promise((r) => setTimeout(() => r('still running'), 10_000)),
+      ])
       expect(exit).not.toBe('still running')
       expect((await channel(b.channel)).status).toBe('offline')
-      const [row] = await stack.deps.db.select().from(streamSessions).where(eq(streamSessions.streamKeyId, b.keyId))
+      const [row] = await stack.deps.db
+        .select()
+        .from(streamSessions)
+        .where(eq(streamSessions.streamKeyId, b.keyId))
       expect(row!.endReason).toBe('key_revoked') // revoke closes the row before it answers 204
     } finally {
       await pub.stop()

@@ -23,25 +23,39 @@ describe('control plane crash (app as a child process, SIGKILL)', () => {
     const b = await broadcaster(stack.deps)
     const pub = startPublisher({ url: `${stack.rtmp}/${b.key}` })
     try {
-      await waitFor(async () => (await channelStatus(stack.http, b.channel)) === 'live', { timeoutMs: 15_000 })
+      await waitFor(async () => (await channelStatus(stack.http, b.channel)) === 'live', {
+        timeoutMs: 15_000,
+      })
       const { sessionId } = (await stack.deps.live.get(b.channel))!
 
       await stack.apps[0]!.kill('SIGKILL')
       const atCrash = await mediaSequence(stack.http, b.channel)
       // Several on_update rounds with no app: nginx's hook proxy answers them itself.
       const fallbackLog = join(stack.nginx.logDir, 'hook-fallback.log')
-      await waitFor(() => existsSync(fallbackLog) && readFileSync(fallbackLog, 'utf8').split('\n').filter((l) => l.includes('/hooks/rtmp/update')).length >= 3, {
-        timeoutMs: 15_000, what: 'three on_update answered by nginx',
-      })
+      await waitFor(
+        () =>
+          existsSync(fallbackLog) &&
+          readFileSync(fallbackLog, 'utf8')
+            .split('\n')
+            .filter((l) => l.includes('/hooks/rtmp/update')).length >= 3,
+        {
+          timeoutMs: 15_000,
+          what: 'three on_update answered by nginx',
+        },
+      )
       expect(await mediaSequence(stack.http, b.channel)).toBeGreaterThan(atCrash) // HLS kept advancing
       expect(pub.stderr()).not.toMatch(/error|broken pipe/i)
 
       await stack.apps[0]!.start()
       const afterRestart = await mediaSequence(stack.http, b.channel)
-      await waitFor(async () => (await mediaSequence(stack.http, b.channel)) > afterRestart, { what: 'HLS advancing after restart' })
+      await waitFor(async () => (await mediaSequence(stack.http, b.channel)) > afterRestart, {
+        what: 'HLS advancing after restart',
+      })
       // The next on_update reaches the app again and refreshes the same session.
       const before = (await stack.deps.live.get(b.channel))!.lastUpdateAt
-      await waitFor(async () => (await stack.deps.live.get(b.channel))!.lastUpdateAt > before, { what: 'registry updated by on_update' })
+      await waitFor(async () => (await stack.deps.live.get(b.channel))!.lastUpdateAt > before, {
+        what: 'registry updated by on_update',
+      })
       expect(await stack.deps.live.get(b.channel)).toMatchObject({ state: 'live', sessionId })
       expect(await sessionsOf(stack.deps, b.keyId)).toHaveLength(1)
     } finally {
@@ -53,7 +67,9 @@ describe('control plane crash (app as a child process, SIGKILL)', () => {
     const b = await broadcaster(stack.deps)
     const pub = startPublisher({ url: `${stack.rtmp}/${b.key}` })
     try {
-      await waitFor(async () => (await channelStatus(stack.http, b.channel)) === 'live', { timeoutMs: 15_000 })
+      await waitFor(async () => (await channelStatus(stack.http, b.channel)) === 'live', {
+        timeoutMs: 15_000,
+      })
       stack.nginx.kill('SIGKILL') // nginx sends nothing: no publish_done, no more updates
       const [s] = await waitFor(
         async () => {
@@ -89,9 +105,15 @@ describe('two ingest nodes', () => {
     const pubA = startPublisher({ url: `${a.rtmp}/${alice.key}` })
     const pubB = startPublisher({ url: `${b.rtmp}/${bob.key}` })
     try {
-      await waitFor(async () => (await channelStatus(a.http, alice.channel)) === 'live' && (await channelStatus(a.http, bob.channel)) === 'live', {
-        timeoutMs: 20_000, what: 'both live',
-      })
+      await waitFor(
+        async () =>
+          (await channelStatus(a.http, alice.channel)) === 'live' &&
+          (await channelStatus(a.http, bob.channel)) === 'live',
+        {
+          timeoutMs: 20_000,
+          what: 'both live',
+        },
+      )
       expect((await stack.deps.live.get(alice.channel))!.node).toBe('edge-a')
       expect((await stack.deps.live.get(bob.channel))!.node).toBe('edge-b')
       // Each node serves the HLS of the streams it ingests.

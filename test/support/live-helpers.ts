@@ -20,13 +20,19 @@ export async function mediaSequence(http: string, name: string): Promise<number>
 export async function sessionEvents(deps: Deps, sessionId: string): Promise<string[]> {
   const entries = await deps.redis.xrange(deps.keys.events(), '-', '+')
   return entries
-    .map(([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1]!) as { type: string; sessionId: string })
+    .map(
+      ([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1]!) as { type: string; sessionId: string },
+    )
     .filter((e) => e.sessionId === sessionId)
     .map((e) => e.type)
 }
 
 export async function sessionsOf(deps: Deps, keyId: string) {
-  return deps.db.select().from(streamSessions).where(eq(streamSessions.streamKeyId, keyId)).orderBy(streamSessions.startedAt)
+  return deps.db
+    .select()
+    .from(streamSessions)
+    .where(eq(streamSessions.streamKeyId, keyId))
+    .orderBy(streamSessions.startedAt)
 }
 
 export async function broadcaster(deps: Deps) {

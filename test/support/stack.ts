@@ -11,11 +11,11 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { type NginxHandle, startNginx } from '../../scripts/lib/nginx.js'
 import { freePort, waitUntil } from '../../scripts/lib/proc.js'
+import { loadConfig } from '../../src/config.js'
 import type { Deps } from '../../src/deps.js'
 import { createLogger } from '../../src/log.js'
 import { buildDeps, type Running, startServer } from '../../src/server.js'
 import { testEnv } from '../harness.js'
-import { loadConfig } from '../../src/config.js'
 
 export type IngestNode = { id: string; nginx: NginxHandle; http: string; rtmp: string }
 
@@ -72,7 +72,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const nodeIds = opts.nodeIds ?? ['e2e']
   const notifyUpdateS = opts.notifyUpdateS ?? 30
   const nodePorts = await Promise.all(
-    nodeIds.map(async (id) => ({ id, rtmp: await freePort(), http: await freePort(), control: await freePort(), internal: await freePort() })),
+    nodeIds.map(async (id) => ({
+      id,
+      rtmp: await freePort(),
+      http: await freePort(),
+      control: await freePort(),
+      internal: await freePort(),
+    })),
   )
   const appPorts = await Promise.all(Array.from({ length: opts.instances ?? 1 }, () => freePort()))
   const env = testEnv({
@@ -164,7 +170,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         appUpstreams: appPorts.map((p) => `127.0.0.1:${p}`),
         notifyUpdateTimeoutS: notifyUpdateS,
       })
-      nodes.push({ id: n.id, nginx, http: `http://127.0.0.1:${n.http}`, rtmp: `rtmp://127.0.0.1:${n.rtmp}/live` })
+      nodes.push({
+        id: n.id,
+        nginx,
+        http: `http://127.0.0.1:${n.http}`,
+        rtmp: `rtmp://127.0.0.1:${n.rtmp}/live`,
+      })
     }
   } catch (err) {
     await stop()

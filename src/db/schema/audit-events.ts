@@ -15,5 +15,8 @@ export const auditEvents = pgTable(
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: createdAt(),
   },
-  (t) => [index('audit_events_user_idx').on(t.userId, t.createdAt), index('audit_events_type_idx').on(t.type, t.createdAt)],
+  (t) => [
+    index('audit_events_user_idx').on(t.userId, t.createdAt),
+    index('audit_events_type_idx').on(t.type, t.createdAt),
+  ],
 )

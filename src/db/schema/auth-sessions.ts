@@ -2,7 +2,7 @@
  * @module db/schema/auth-sessions — login sessions (refresh-token families) and their rotating tokens.
  * The session id is the access token's `sid`; revoking it ends every token of the family.
  */
-import { index, pgTable, text, uuid, boolean } from 'drizzle-orm/pg-core'
+import { boolean, index, pgTable, text, uuid } from 'drizzle-orm/pg-core'
 import { createdAt, tstz } from '../columns.js'
 import { users } from './users.js'
 

@@ -18,10 +18,7 @@ export const channels = pgTable(
     followersOnlyMinutes: integer('followers_only_minutes'),
     emoteOnly: boolean('emote_only').notNull().default(false),
     maxMessageLength: integer('max_message_length').notNull().default(500),
-    blockedTerms: text('blocked_terms')
-      .array()
-      .notNull()
-      .default(sql`'{}'::text[]`),
+    blockedTerms: text('blocked_terms').array().notNull().default(sql`'{}'::text[]`),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

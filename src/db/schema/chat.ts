@@ -22,7 +22,10 @@ export const chatMessages = pgTable(
     deletedAt: tstz('deleted_at'),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('chat_messages_channel_seq_idx').on(t.channelId, t.seq), index('chat_messages_created_idx').on(t.createdAt)],
+  (t) => [
+    uniqueIndex('chat_messages_channel_seq_idx').on(t.channelId, t.seq),
+    index('chat_messages_created_idx').on(t.createdAt),
+  ],
 )
 
 export const channelModerators = pgTable(

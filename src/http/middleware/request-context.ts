@@ -30,7 +30,12 @@ export const requestContext = (log: Logger, trustProxy: boolean) =>
     await next()
     // Path only: query strings carry tickets and hook secrets.
     child.info(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
       'request',
     )
   })
