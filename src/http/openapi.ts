@@ -1,51 +1,228 @@
 /** @module http/openapi — the OpenAPI 3.1 document of the public HTTP API, built from the same zod schemas the routes validate with. */
 import { z } from 'zod'
-import { ChangePasswordBody, LoginBody, RefreshBody, RegisterBody, ResetBody, ForgotBody, TokenBody } from '../accounts/schemas.js'
+import {
+  ChangePasswordBody,
+  ForgotBody,
+  LoginBody,
+  RefreshBody,
+  RegisterBody,
+  ResetBody,
+  TokenBody,
+} from '../accounts/schemas.js'
 import { DisableBody } from '../admin/schemas.js'
 import { PatchChannelBody } from '../channels/schemas.js'
 import { chatOpenApiOps } from '../chat/openapi.js'
 import { CreateKeyBody } from '../stream-keys/schemas.js'
 
-type Op = { summary: string; auth?: boolean; body?: z.ZodType; ok: number; tag: string; params?: string[]; query?: Record<string, string> }
+type Op = {
+  summary: string
+  auth?: boolean
+  body?: z.ZodType
+  ok: number
+  tag: string
+  params?: string[]
+  query?: Record<string, string>
+}
 
 const OPS: Record<string, Record<string, Op>> = {
-  '/api/v1/auth/register': { post: { tag: 'auth', summary: 'Create an account (sends a confirmation mail)', body: RegisterBody, ok: 201 } },
-  '/api/v1/auth/verify-email': { post: { tag: 'auth', summary: 'Confirm an email address with the mailed token', body: TokenBody, ok: 200 } },
-  '/api/v1/auth/resend-verification': { post: { tag: 'auth', summary: 'Send the confirmation mail again', auth: true, ok: 202 } },
-  '/api/v1/auth/login': { post: { tag: 'auth', summary: 'Log in; returns an access token and a rotating refresh token', body: LoginBody, ok: 200 } },
-  '/api/v1/auth/refresh': { post: { tag: 'auth', summary: 'Exchange a refresh token (body or cookie) for new tokens', body: RefreshBody, ok: 200 } },
-  '/api/v1/auth/logout': { post: { tag: 'auth', summary: 'End this session (Bearer, or the refresh cookie from our origin); `?everywhere=true`: every session', auth: true, query: { everywhere: 'true to end every session of the user' }, ok: 204 } },
-  '/api/v1/auth/password/forgot': { post: { tag: 'auth', summary: 'Mail a password reset link (always 202)', body: ForgotBody, ok: 202 } },
-  '/api/v1/auth/password/reset': { post: { tag: 'auth', summary: 'Set a new password with the mailed token; ends every session', body: ResetBody, ok: 200 } },
-  '/api/v1/auth/password/change': { post: { tag: 'auth', summary: 'Change the password (needs the current one); ends every session and returns tokens for a new one', auth: true, body: ChangePasswordBody, ok: 200 } },
-  '/api/v1/auth/availability': { get: { tag: 'auth', summary: 'Whether a username (channel name) is free: {available, reason?}', query: { username: 'the wanted username' }, ok: 200 } },
-  '/api/v1/auth/sessions': { get: { tag: 'auth', summary: "The caller's open sessions (devices)", auth: true, ok: 200 } },
-  '/api/v1/auth/sessions/{id}': { delete: { tag: 'auth', summary: 'End one of your sessions', auth: true, params: ['id'], ok: 204 } },
-  '/api/v1/me': { get: { tag: 'auth', summary: 'The current user', auth: true, ok: 200 } },
-  '/.well-known/jwks.json': { get: { tag: 'auth', summary: 'Public keys (JWKS) that verify our access tokens (EdDSA, by kid)', ok: 200 } },
-  '/api/v1/admin/users': {
-    get: {
-      tag: 'admin', summary: 'List and search accounts, newest first (admin)', auth: true, ok: 200,
-      query: { q: 'part of an email or username', role: 'user | admin', disabled: 'true | false', limit: '1–100 (50)', cursor: 'nextCursor of the previous page' },
+  '/api/v1/auth/register': {
+    post: {
+      tag: 'auth',
+      summary: 'Create an account (sends a confirmation mail)',
+      body: RegisterBody,
+      ok: 201,
     },
   },
-  '/api/v1/admin/users/{id}': { get: { tag: 'admin', summary: 'One account and its open session count (admin)', auth: true, params: ['id'], ok: 200 } },
-  '/api/v1/admin/users/{id}/disable': { post: { tag: 'admin', summary: 'Disable an account: ends its sessions, sockets and live stream (admin)', auth: true, params: ['id'], body: DisableBody, ok: 200 } },
-  '/api/v1/admin/users/{id}/enable': { post: { tag: 'admin', summary: 'Enable a disabled account (admin)', auth: true, params: ['id'], ok: 200 } },
-  '/api/v1/admin/users/{id}/promote': { post: { tag: 'admin', summary: 'Make the account an admin (admin)', auth: true, params: ['id'], ok: 200 } },
-  '/api/v1/admin/users/{id}/sessions': { delete: { tag: 'admin', summary: 'Sign the account out everywhere (admin)', auth: true, params: ['id'], ok: 200 } },
+  '/api/v1/auth/verify-email': {
+    post: {
+      tag: 'auth',
+      summary: 'Confirm an email address with the mailed token',
+      body: TokenBody,
+      ok: 200,
+    },
+  },
+  '/api/v1/auth/resend-verification': {
+    post: { tag: 'auth', summary: 'Send the confirmation mail again', auth: true, ok: 202 },
+  },
+  '/api/v1/auth/login': {
+    post: {
+      tag: 'auth',
+      summary: 'Log in; returns an access token and a rotating refresh token',
+      body: LoginBody,
+      ok: 200,
+    },
+  },
+  '/api/v1/auth/refresh': {
+    post: {
+      tag: 'auth',
+      summary: 'Exchange a refresh token (body or cookie) for new tokens',
+      body: RefreshBody,
+      ok: 200,
+    },
+  },
+  '/api/v1/auth/logout': {
+    post: {
+      tag: 'auth',
+      summary:
+        'End this session (Bearer, or the refresh cookie from our origin); `?everywhere=true`: every session',
+      auth: true,
+      query: { everywhere: 'true to end every session of the user' },
+      ok: 204,
+    },
+  },
+  '/api/v1/auth/password/forgot': {
+    post: { tag: 'auth', summary: 'Mail a password reset link (always 202)', body: ForgotBody, ok: 202 },
+  },
+  '/api/v1/auth/password/reset': {
+    post: {
+      tag: 'auth',
+      summary: 'Set a new password with the mailed token; ends every session',
+      body: ResetBody,
+      ok: 200,
+    },
+  },
+  '/api/v1/auth/password/change': {
+    post: {
+      tag: 'auth',
+      summary:
+        'Change the password (needs the current one); ends every session and returns tokens for a new one',
+      auth: true,
+      body: ChangePasswordBody,
+      ok: 200,
+    },
+  },
+  '/api/v1/auth/availability': {
+    get: {
+      tag: 'auth',
+      summary: 'Whether a username (channel name) is free: {available, reason?}',
+      query: { username: 'the wanted username' },
+      ok: 200,
+    },
+  },
+  '/api/v1/auth/sessions': {
+    get: { tag: 'auth', summary: "The caller's open sessions (devices)", auth: true, ok: 200 },
+  },
+  '/api/v1/auth/sessions/{id}': {
+    delete: { tag: 'auth', summary: 'End one of your sessions', auth: true, params: ['id'], ok: 204 },
+  },
+  '/api/v1/me': { get: { tag: 'auth', summary: 'The current user', auth: true, ok: 200 } },
+  '/.well-known/jwks.json': {
+    get: {
+      tag: 'auth',
+      summary: 'Public keys (JWKS) that verify our access tokens (EdDSA, by kid)',
+      ok: 200,
+    },
+  },
+  '/api/v1/admin/users': {
+    get: {
+      tag: 'admin',
+      summary: 'List and search accounts, newest first (admin)',
+      auth: true,
+      ok: 200,
+      query: {
+        q: 'part of an email or username',
+        role: 'user | admin',
+        disabled: 'true | false',
+        limit: '1–100 (50)',
+        cursor: 'nextCursor of the previous page',
+      },
+    },
+  },
+  '/api/v1/admin/users/{id}': {
+    get: {
+      tag: 'admin',
+      summary: 'One account and its open session count (admin)',
+      auth: true,
+      params: ['id'],
+      ok: 200,
+    },
+  },
+  '/api/v1/admin/users/{id}/disable': {
+    post: {
+      tag: 'admin',
+      summary: 'Disable an account: ends its sessions, sockets and live stream (admin)',
+      auth: true,
+      params: ['id'],
+      body: DisableBody,
+      ok: 200,
+    },
+  },
+  '/api/v1/admin/users/{id}/enable': {
+    post: { tag: 'admin', summary: 'Enable a disabled account (admin)', auth: true, params: ['id'], ok: 200 },
+  },
+  '/api/v1/admin/users/{id}/promote': {
+    post: { tag: 'admin', summary: 'Make the account an admin (admin)', auth: true, params: ['id'], ok: 200 },
+  },
+  '/api/v1/admin/users/{id}/sessions': {
+    delete: {
+      tag: 'admin',
+      summary: 'Sign the account out everywhere (admin)',
+      auth: true,
+      params: ['id'],
+      ok: 200,
+    },
+  },
   '/api/v1/stream-keys': {
-    post: { tag: 'stream-keys', summary: 'Create a stream key; the only response that contains it', auth: true, body: CreateKeyBody, ok: 201 },
+    post: {
+      tag: 'stream-keys',
+      summary: 'Create a stream key; the only response that contains it',
+      auth: true,
+      body: CreateKeyBody,
+      ok: 201,
+    },
     get: { tag: 'stream-keys', summary: 'List stream keys (previews only)', auth: true, ok: 200 },
   },
-  '/api/v1/stream-keys/{id}': { delete: { tag: 'stream-keys', summary: 'Revoke a key; drops a live publisher using it', auth: true, params: ['id'], ok: 204 } },
-  '/api/v1/channels': { get: { tag: 'channels', summary: 'List channels', query: { live: 'true to list live channels only' }, ok: 200 } },
-  '/api/v1/channels/{name}': {
-    get: { tag: 'channels', summary: 'A channel, its live status and playback URL', params: ['name'], ok: 200 },
-    patch: { tag: 'channels', summary: 'Update the title (owner)', auth: true, params: ['name'], body: PatchChannelBody, ok: 200 },
+  '/api/v1/stream-keys/{id}': {
+    delete: {
+      tag: 'stream-keys',
+      summary: 'Revoke a key; drops a live publisher using it',
+      auth: true,
+      params: ['id'],
+      ok: 204,
+    },
   },
-  '/api/v1/channels/{name}/kick': { post: { tag: 'channels', summary: 'End the live stream now and refuse its key for a cool-down (owner, admin)', auth: true, params: ['name'], ok: 200 } },
-  '/api/v1/channels/{name}/sessions': { get: { tag: 'channels', summary: 'Stream session history (owner)', auth: true, params: ['name'], ok: 200 } },
+  '/api/v1/channels': {
+    get: {
+      tag: 'channels',
+      summary: 'List channels',
+      query: { live: 'true to list live channels only' },
+      ok: 200,
+    },
+  },
+  '/api/v1/channels/{name}': {
+    get: {
+      tag: 'channels',
+      summary: 'A channel, its live status and playback URL',
+      params: ['name'],
+      ok: 200,
+    },
+    patch: {
+      tag: 'channels',
+      summary: 'Update the title (owner)',
+      auth: true,
+      params: ['name'],
+      body: PatchChannelBody,
+      ok: 200,
+    },
+  },
+  '/api/v1/channels/{name}/kick': {
+    post: {
+      tag: 'channels',
+      summary: 'End the live stream now and refuse its key for a cool-down (owner, admin)',
+      auth: true,
+      params: ['name'],
+      ok: 200,
+    },
+  },
+  '/api/v1/channels/{name}/sessions': {
+    get: {
+      tag: 'channels',
+      summary: 'Stream session history (owner)',
+      auth: true,
+      params: ['name'],
+      ok: 200,
+    },
+  },
   ...chatOpenApiOps,
 }
 
@@ -53,9 +230,16 @@ const Problem = {
   type: 'object',
   required: ['type', 'title', 'status', 'code', 'detail'],
   properties: {
-    type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' },
-    detail: { type: 'string' }, requestId: { type: 'string' },
-    errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    code: { type: 'string' },
+    detail: { type: 'string' },
+    requestId: { type: 'string' },
+    errors: {
+      type: 'array',
+      items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+    },
   },
 }
 
@@ -69,13 +253,33 @@ export function openApiDocument(serverUrl: string) {
         summary: op.summary,
         ...(op.auth ? { security: [{ bearer: [] }] } : {}),
         parameters: [
-          ...(op.params ?? []).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
-          ...Object.entries(op.query ?? {}).map(([name, description]) => ({ name, in: 'query', description, schema: { type: 'string' } })),
+          ...(op.params ?? []).map((name) => ({
+            name,
+            in: 'path',
+            required: true,
+            schema: { type: 'string' },
+          })),
+          ...Object.entries(op.query ?? {}).map(([name, description]) => ({
+            name,
+            in: 'query',
+            description,
+            schema: { type: 'string' },
+          })),
         ],
-        ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(op.body, { io: 'input' }) } } } } : {}),
+        ...(op.body
+          ? {
+              requestBody: {
+                required: true,
+                content: { 'application/json': { schema: z.toJSONSchema(op.body, { io: 'input' }) } },
+              },
+            }
+          : {}),
         responses: {
           [op.ok]: { description: 'success' },
-          default: { description: 'error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+          default: {
+            description: 'error',
+            content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+          },
         },
       }
     }
@@ -85,6 +289,9 @@ export function openApiDocument(serverUrl: string) {
     info: { title: 'Live control plane API', version: '1' },
     servers: [{ url: serverUrl }],
     paths,
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }, schemas: { Problem } },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: { Problem },
+    },
   }
 }
