@@ -35,6 +35,8 @@ export class Conn {
   /** ms since epoch; Infinity = banned, 0 = free to chat. */
   restrictedUntil = 0
   followedSince: number | null = null
+  /** The viewer count this socket was last told (welcome or push); counts are pushed only on change. */
+  viewers = -1
   /** The stream session this viewer was last counted for in unique viewers. */
   countedSession: string | null = null
   alive = true

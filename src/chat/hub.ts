@@ -119,6 +119,7 @@ export class ChatHub {
         seq,
         settings: room.publicSettings(),
       }
+      conn.viewers = welcome.viewers
       conn.sendJson(welcome)
       conn.floorSeq = messages[0]?.seq ?? seq + 1
       conn.goLive(seq)

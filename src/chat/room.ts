@@ -31,8 +31,6 @@ export class Room {
   }
   moderators = new Set<string>()
   live: LiveStatus = { status: 'offline', sessionId: null, startedAt: null }
-  /** Last count pushed to this instance's sockets (-1: none yet). */
-  viewers = -1
   /** The stream session peakSeen/uniqueSeen belong to. */
   statsSession: string | null = null
   peakSeen = 0

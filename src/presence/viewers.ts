@@ -10,7 +10,7 @@ import type { Room } from '../chat/room.js'
 import type { Db } from '../db/client.js'
 import { type Presence, recordSessionViewers } from './presence.js'
 
-type Rooms = { rooms: Map<string, Room>; broadcast(room: Room, frame: ServerFrame): void }
+type Rooms = { rooms: Map<string, Room> }
 
 export async function refreshPresence(hub: Rooms, presence: Presence): Promise<void> {
   const entries = new Map<string, string[]>()
@@ -28,9 +28,13 @@ export async function pushViewers(hub: Rooms, presence: Presence, db: Db): Promi
   const counts = await presence.counts(rooms.map((r) => r.name))
   for (const room of rooms) {
     const n = counts.get(room.name) ?? 0
-    if (n !== room.viewers) {
-      room.viewers = n
-      hub.broadcast(room, { type: 'viewers', count: n })
+    // Sent only to sockets whose last known count differs (the welcome carries one), serialized once.
+    let frame: Buffer | undefined
+    for (const conn of room.conns) {
+      if (conn.state !== 'live' || conn.viewers === n) continue
+      frame ??= Buffer.from(JSON.stringify({ type: 'viewers', count: n } satisfies ServerFrame))
+      conn.viewers = n
+      conn.deliver(frame)
     }
     if (room.live.sessionId) await recordStats(room, n, room.live.sessionId, presence, db)
   }
