@@ -7,7 +7,7 @@ import { startPublisher, waitFor } from '../support/ffmpeg.js'
 import {
   broadcaster,
   channelStatus,
-  mediaSequence,
+  playlistAdvances,
   sessionEvents,
   sessionsOf,
 } from '../support/live-helpers.js'
@@ -105,10 +105,7 @@ describe('taking a stream down', () => {
     try {
       await live(b.channel)
       const before = await stack.deps.live.get(b.channel)
-      const seq = await waitFor(async () => {
-        const n = await mediaSequence(stack.http, b.channel)
-        return n >= 0 ? n + 1 : null // +1: 0 is a valid sequence but falsy
-      })
+      const segment = await playlistAdvances(stack.http, b.channel, null)
       const dup = startPublisher({ url: `${stack.rtmp}/${backup.key}`, durationS: 10 })
       expect((await dup.exited).code).not.toBe(0)
       // nginx sent a publish_done for the refused client; the live one is unaffected.
@@ -117,9 +114,7 @@ describe('taking a stream down', () => {
         sessionId: before!.sessionId,
         clientId: before!.clientId,
       })
-      await waitFor(async () => (await mediaSequence(stack.http, b.channel)) + 1 > seq, {
-        what: 'playlist still advancing',
-      })
+      await playlistAdvances(stack.http, b.channel, segment, 'playlist still advancing')
       expect(pub.stderr()).not.toMatch(/error/i)
     } finally {
       await pub.stop()

@@ -3,17 +3,42 @@ import { eq } from 'drizzle-orm'
 import { streamSessions } from '../../src/db/schema/index.js'
 import type { Deps } from '../../src/deps.js'
 import { loggedIn, streamKeyFor } from '../factories.js'
+import { waitFor } from './ffmpeg.js'
 
 export async function channelStatus(http: string, name: string): Promise<string> {
   return ((await (await fetch(`${http}/api/v1/channels/${name}`)).json()) as { status: string }).status
 }
 
-/** The playlist's media sequence number, or -1 while there is none. */
-export async function mediaSequence(http: string, name: string): Promise<number> {
+/**
+ * The newest segment in the channel's playlist (null while there is none). A new value means
+ * the stream is still being packaged; the media sequence number is no signal for that, as it
+ * stays 0 until the playlist is full.
+ */
+export async function lastSegment(http: string, name: string): Promise<string | null> {
   const res = await fetch(`${http}/hls/${name}/index.m3u8`)
-  if (res.status !== 200) return -1
-  const m = /#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(await res.text())
-  return m ? Number(m[1]) : -1
+  if (res.status !== 200) return null
+  return (
+    (await res.text())
+      .split('\n')
+      .filter((l) => l.endsWith('.ts'))
+      .at(-1) ?? null
+  )
+}
+
+/** Waits until the playlist gains a segment newer than `after` (any segment if null). */
+export async function playlistAdvances(
+  http: string,
+  name: string,
+  after: string | null,
+  what = 'a new HLS segment',
+) {
+  return waitFor(
+    async () => {
+      const last = await lastSegment(http, name)
+      return last !== null && last !== after ? last : null
+    },
+    { timeoutMs: 15_000, what },
+  )
 }
 
 /** Lifecycle events of one session from the durable `events` stream. */
