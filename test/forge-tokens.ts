@@ -67,7 +67,14 @@ export async function badTokens(ctx: ForgeContext, claims: Claims): Promise<[str
   return [
     ['expired', await sign(ctx, claims, { iat: nowS - ctx.ttlS - 60, exp: nowS - 1 })],
     ['alg none', `${b64({ alg: 'none', typ: 'at+jwt', kid })}.${p}.`],
-    ['tampered payload (role: admin)', `${h}.${b64({ ...payload, role: 'admin' })}.${s}`],
+    [
+      'tampered payload (role flipped)',
+      `${h}.${b64({ ...payload, role: claims.role === 'admin' ? 'user' : 'admin' })}.${s}`,
+    ],
+    [
+      'tampered payload (another subject)',
+      `${h}.${b64({ ...payload, sub: '00000000-0000-4000-8000-00000000beef' })}.${s}`,
+    ],
     ['tampered signature', `${h}.${p}.${sig.toString('base64url')}`],
     ['wrong audience', await sign(ctx, claims, { aud: 'chat' })],
     ['wrong issuer', await sign(ctx, claims, { iss: 'https://evil.example' })],

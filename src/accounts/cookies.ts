@@ -14,7 +14,12 @@ export function refreshCookieName(deps: Pick<Deps, 'config'>): string {
 }
 
 /** `expiresAt` is the session's absolute end: a remembered cookie never outlives its session. */
-export function setRefreshCookie(c: Context, deps: Pick<Deps, 'config' | 'now'>, token: string, expiresAt: Date | null) {
+export function setRefreshCookie(
+  c: Context,
+  deps: Pick<Deps, 'config' | 'now'>,
+  token: string,
+  expiresAt: Date | null,
+) {
   const maxAge = expiresAt ? Math.max(0, Math.floor((expiresAt.getTime() - deps.now()) / 1000)) : undefined
   setCookie(c, refreshCookieName(deps), token, {
     httpOnly: true,

@@ -41,7 +41,12 @@ export async function consumeEmailToken(db: Db | Tx, token: string, purpose: Ema
 }
 
 /** Burns every unused token of a purpose, e.g. outstanding reset links once the password changed. */
-export async function invalidateEmailTokens(db: Db | Tx, userId: string, purpose: EmailTokenPurpose, now: number) {
+export async function invalidateEmailTokens(
+  db: Db | Tx,
+  userId: string,
+  purpose: EmailTokenPurpose,
+  now: number,
+) {
   await db
     .update(emailTokens)
     .set({ usedAt: new Date(now) })

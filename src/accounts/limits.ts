@@ -65,7 +65,10 @@ export async function guardLogin(deps: LimitDeps, email: string, ip: string): Pr
   const perAccount = await rl.consume(LIMITS.loginFailuresPerAccount, acct)
   if (!perAccount.ok) {
     await perIp.refund()
-    throw new RateLimitedError(perAccount.retryAfterMs / 1000, 'too many failed logins for this account, try again later')
+    throw new RateLimitedError(
+      perAccount.retryAfterMs / 1000,
+      'too many failed logins for this account, try again later',
+    )
   }
   return {
     async failed() {
@@ -79,7 +82,10 @@ export async function guardLogin(deps: LimitDeps, email: string, ip: string): Pr
 }
 
 /** Wrong current passwords on password change: 10 an hour per user; a right one is not counted. */
-export async function guardPasswordCheck(deps: LimitDeps, userId: string): Promise<{ succeeded(): Promise<void> }> {
+export async function guardPasswordCheck(
+  deps: LimitDeps,
+  userId: string,
+): Promise<{ succeeded(): Promise<void> }> {
   const admitted = await enforce(createRateLimiter(deps), LIMITS.passwordChangeFailures, userId)
   return { succeeded: () => admitted.refund() }
 }

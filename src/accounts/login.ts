@@ -1,18 +1,30 @@
 /** @module accounts/login — login, token refresh, logout and the user's view of their sessions. */
 import { eq, sql } from 'drizzle-orm'
 import { recordAudit } from '../audit/audit.js'
-import type { Deps } from '../deps.js'
 import { type AuthSession, type User, users } from '../db/schema/index.js'
+import type { Deps } from '../deps.js'
 import { NotFoundError, UnauthorizedError } from '../http/errors.js'
 import { emailKey, guardLogin } from './limits.js'
 import { hashPassword, needsRehash, verifyPassword } from './password.js'
 import { type Meta, toPublicUser } from './service.js'
-import { createSession, listOpenSessions, revokeAllSessions, revokeSession, rotateRefreshToken } from './sessions.js'
+import {
+  createSession,
+  listOpenSessions,
+  revokeAllSessions,
+  revokeSession,
+  rotateRefreshToken,
+} from './sessions.js'
 import { publishUserRevoked } from './user-events.js'
 
 export async function issueTokens(deps: Deps, user: User, sessionId: string, refreshToken: string) {
   const { token, expiresIn } = await deps.tokens.signAccess(user, sessionId)
-  return { accessToken: token, tokenType: 'Bearer' as const, expiresIn, refreshToken, user: toPublicUser(user) }
+  return {
+    accessToken: token,
+    tokenType: 'Bearer' as const,
+    expiresIn,
+    refreshToken,
+    user: toPublicUser(user),
+  }
 }
 
 export type TokenPair = Awaited<ReturnType<typeof issueTokens>>
@@ -23,7 +35,11 @@ export async function startSession(deps: Deps, user: User, remember: boolean, me
   return { ...(await issueTokens(deps, user, session.id, refreshToken)), session }
 }
 
-export async function login(deps: Deps, input: { email: string; password: string; remember: boolean }, meta: Meta) {
+export async function login(
+  deps: Deps,
+  input: { email: string; password: string; remember: boolean },
+  meta: Meta,
+) {
   // Limits first: a locked-out attempt costs no argon2 work and looks the same for every address.
   const guard = await guardLogin(deps, input.email, meta.ip)
   const [user] = await deps.db.select().from(users).where(sql`lower(${users.email}) = ${input.email}`)
@@ -32,7 +48,12 @@ export async function login(deps: Deps, input: { email: string; password: string
   if (!user || !ok || user.disabledAt) {
     const lockedOut = await guard.failed()
     const reason = !user ? 'unknown_email' : !ok ? 'bad_password' : 'disabled'
-    await recordAudit(deps.db, { type: 'auth.login.failed', userId: user?.id ?? null, ip: meta.ip, data: { reason } })
+    await recordAudit(deps.db, {
+      type: 'auth.login.failed',
+      userId: user?.id ?? null,
+      ip: meta.ip,
+      data: { reason },
+    })
     if (lockedOut) {
       deps.log.warn({ userId: user?.id, ip: meta.ip }, 'security: login lockout')
       await recordAudit(deps.db, {
@@ -51,7 +72,12 @@ export async function login(deps: Deps, input: { email: string; password: string
     .set({ lastLoginAt: new Date(deps.now()), ...rehash })
     .where(eq(users.id, user.id))
   const pair = await startSession(deps, user, input.remember, meta)
-  await recordAudit(deps.db, { type: 'auth.login.ok', userId: user.id, ip: meta.ip, data: { sid: pair.session.id } })
+  await recordAudit(deps.db, {
+    type: 'auth.login.ok',
+    userId: user.id,
+    ip: meta.ip,
+    data: { sid: pair.session.id },
+  })
   return pair
 }
 
@@ -93,7 +119,11 @@ export async function refresh(deps: Deps, presented: string, meta: Meta) {
 export async function logout(deps: Deps, userId: string, sid: string, meta: Meta, everywhere = false) {
   if (everywhere) await revokeAllSessions(deps, userId, 'logout_everywhere')
   else await revokeSession(deps, sid, 'logout')
-  await publishUserRevoked(deps.redis, deps.keys, { userId, reason: 'logout', ...(everywhere ? {} : { sid }) })
+  await publishUserRevoked(deps.redis, deps.keys, {
+    userId,
+    reason: 'logout',
+    ...(everywhere ? {} : { sid }),
+  })
   await recordAudit(deps.db, {
     type: everywhere ? 'auth.logout.everywhere' : 'auth.logout',
     userId,

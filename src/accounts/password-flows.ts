@@ -4,8 +4,8 @@
  */
 import { eq, sql } from 'drizzle-orm'
 import { recordAudit } from '../audit/audit.js'
-import type { Deps } from '../deps.js'
 import { authSessions, users } from '../db/schema/index.js'
+import type { Deps } from '../deps.js'
 import { NotFoundError, UnauthorizedError, ValidationError } from '../http/errors.js'
 import { consumeEmailToken, invalidateEmailTokens, issueEmailToken } from './email-tokens.js'
 import { emailKey, guardPasswordCheck, LIMITS, limitOrThrow, withinLimit } from './limits.js'
@@ -60,7 +60,12 @@ export async function resetPassword(deps: Deps, token: string, password: string,
   const problems = passwordProblems(password, user)
   if (problems.length) throw new ValidationError(problems)
   const ended = await replacePassword(deps, userId, password, 'password_reset')
-  await recordAudit(deps.db, { type: 'auth.password.reset', userId, ip: meta.ip, data: { sessionsEnded: ended } })
+  await recordAudit(deps.db, {
+    type: 'auth.password.reset',
+    userId,
+    ip: meta.ip,
+    data: { sessionsEnded: ended },
+  })
 }
 
 /**

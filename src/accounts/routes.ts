@@ -3,8 +3,8 @@ import { eq } from 'drizzle-orm'
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
-import type { Deps } from '../deps.js'
 import { users } from '../db/schema/index.js'
+import type { Deps } from '../deps.js'
 import type { AppEnv, AuthEnv } from '../http/env.js'
 import { NotFoundError, UnauthorizedError } from '../http/errors.js'
 import { authenticate, requireUser } from '../http/middleware/auth.js'
@@ -27,7 +27,14 @@ import {
   SessionParam,
   TokenBody,
 } from './schemas.js'
-import { type Meta, register, resendVerification, toPublicUser, usernameAvailability, verifyEmail } from './service.js'
+import {
+  type Meta,
+  register,
+  resendVerification,
+  toPublicUser,
+  usernameAvailability,
+  verifyEmail,
+} from './service.js'
 import { findSessionByRefreshToken } from './sessions.js'
 
 function meta<E extends AppEnv>(c: Context<E>): Meta {
@@ -54,8 +61,11 @@ export const authRoutes = (deps: Deps) => {
       const user = await register(deps, c.req.valid('json'), meta(c))
       return c.json({ user: toPublicUser(user) }, 201)
     })
-    .get('/availability', rateLimit(deps, LIMITS.availabilityPerIp), validate('query', AvailabilityQuery), async (c) =>
-      c.json(await usernameAvailability(deps, c.req.valid('query').username)),
+    .get(
+      '/availability',
+      rateLimit(deps, LIMITS.availabilityPerIp),
+      validate('query', AvailabilityQuery),
+      async (c) => c.json(await usernameAvailability(deps, c.req.valid('query').username)),
     )
     .post('/verify-email', validate('json', TokenBody), async (c) => {
       const user = await verifyEmail(deps, c.req.valid('json').token)

@@ -1,8 +1,8 @@
 /** @module accounts/service — sign-up, username availability and email confirmation. */
 import { eq, sql } from 'drizzle-orm'
 import { recordAudit } from '../audit/audit.js'
-import type { Deps } from '../deps.js'
 import { channels, type User, users } from '../db/schema/index.js'
+import type { Deps } from '../deps.js'
 import { ConflictError, UnauthorizedError } from '../http/errors.js'
 import { consumeEmailToken, issueEmailToken } from './email-tokens.js'
 import { LIMITS, limitOrThrow } from './limits.js'
@@ -49,19 +49,28 @@ async function sendVerificationMail(deps: Deps, user: Pick<User, 'id' | 'email' 
   })
 }
 
-export async function register(deps: Deps, input: { email: string; username: string; password: string }, meta: Meta) {
+export async function register(
+  deps: Deps,
+  input: { email: string; username: string; password: string },
+  meta: Meta,
+) {
   await limitOrThrow(deps, LIMITS.registerPerIp, meta.ip)
   const passwordHash = await hashPassword(input.password)
   let user: User
   try {
     user = await deps.db.transaction(async (tx) => {
-      const [u] = await tx.insert(users).values({ email: input.email, username: input.username, passwordHash }).returning()
+      const [u] = await tx
+        .insert(users)
+        .values({ email: input.email, username: input.username, passwordHash })
+        .returning()
       await tx.insert(channels).values({ ownerId: u!.id, name: u!.username })
       return u!
     })
   } catch (err) {
     if (isUniqueViolation(err, 'users_email_lower_idx'))
-      throw new ConflictError('that email is already registered', [{ field: 'email', message: 'is already registered' }])
+      throw new ConflictError('that email is already registered', [
+        { field: 'email', message: 'is already registered' },
+      ])
     if (isUniqueViolation(err, 'users_username_idx') || isUniqueViolation(err, 'channels_name_idx'))
       throw new ConflictError('that username is taken', [{ field: 'username', message: 'is taken' }])
     throw err
@@ -77,8 +86,10 @@ export type Availability =
 
 /** For the sign-up form. Channel names are public anyway, so this reveals nothing new. */
 export async function usernameAvailability(deps: Deps, username: string): Promise<Availability> {
-  if (!USERNAME_RE.test(username)) return { username, available: false, reason: 'invalid', message: USERNAME_MESSAGE }
-  if (RESERVED_USERNAMES.has(username)) return { username, available: false, reason: 'reserved', message: 'is reserved' }
+  if (!USERNAME_RE.test(username))
+    return { username, available: false, reason: 'invalid', message: USERNAME_MESSAGE }
+  if (RESERVED_USERNAMES.has(username))
+    return { username, available: false, reason: 'reserved', message: 'is reserved' }
   const [[user], [channel]] = await Promise.all([
     deps.db.select({ id: users.id }).from(users).where(eq(users.username, username)),
     deps.db.select({ id: channels.id }).from(channels).where(eq(channels.name, username)),
@@ -92,7 +103,9 @@ export async function verifyEmail(deps: Deps, token: string): Promise<User> {
   if (!userId) throw new UnauthorizedError('this confirmation link is invalid or has expired')
   const [user] = await deps.db
     .update(users)
-    .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${new Date(deps.now()).toISOString()}::timestamptz)` })
+    .set({
+      emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${new Date(deps.now()).toISOString()}::timestamptz)`,
+    })
     .where(eq(users.id, userId))
     .returning()
   await recordAudit(deps.db, { type: 'auth.email_verified', userId })

@@ -5,8 +5,8 @@
  */
 import { and, desc, eq, gt, isNull } from 'drizzle-orm'
 import type { Config } from '../config.js'
-import type { Deps } from '../deps.js'
 import { authSessions, refreshTokens } from '../db/schema/index.js'
+import type { Deps } from '../deps.js'
 import { hashesEqual, randomId, sha256Hex } from '../lib/secrets.js'
 
 /** Absolute lifetimes: no refresh extends a session past these (ASVS 7.3.2). */
@@ -19,7 +19,9 @@ export const SESSION_IDLE_MS = 2 * 3600_000
 const REFRESH_RE = /^([a-z0-9]{16})\.([a-z0-9]{40})$/
 
 /** Only the access-token lifetime is read from config, so a CLI can build these deps by hand. */
-export type SessionDeps = Pick<Deps, 'db' | 'redis' | 'keys' | 'now'> & { config: Pick<Config, 'ACCESS_TOKEN_TTL_S'> }
+export type SessionDeps = Pick<Deps, 'db' | 'redis' | 'keys' | 'now'> & {
+  config: Pick<Config, 'ACCESS_TOKEN_TTL_S'>
+}
 
 async function issueRefreshToken(deps: SessionDeps, sessionId: string): Promise<string> {
   const id = randomId(16)
@@ -52,7 +54,12 @@ export async function createSession(
 
 export type RotateResult =
   | { ok: true; userId: string; sessionId: string; remember: boolean; expiresAt: Date; refreshToken: string }
-  | { ok: false; reason: 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused'; userId?: string; sessionId?: string }
+  | {
+      ok: false
+      reason: 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused'
+      userId?: string
+      sessionId?: string
+    }
 
 export async function rotateRefreshToken(deps: SessionDeps, presented: string): Promise<RotateResult> {
   const m = REFRESH_RE.exec(presented)
@@ -66,7 +73,8 @@ export async function rotateRefreshToken(deps: SessionDeps, presented: string): 
     .where(eq(refreshTokens.id, id))
   if (!row || !hashesEqual(sha256Hex(secret), row.token.secretHash)) return { ok: false, reason: 'unknown' }
   const { session } = row
-  if (session.revokedAt) return { ok: false, reason: 'revoked', userId: session.userId, sessionId: session.id }
+  if (session.revokedAt)
+    return { ok: false, reason: 'revoked', userId: session.userId, sessionId: session.id }
   const idleMs = session.remember ? REMEMBER_IDLE_MS : SESSION_IDLE_MS
   const lastActive = session.lastUsedAt ?? session.createdAt
   if (session.expiresAt <= now || lastActive.getTime() + idleMs <= now.getTime()) {
@@ -154,7 +162,13 @@ export async function revokeAllSessions(deps: SessionDeps, userId: string, reaso
   const rows = await deps.db
     .update(authSessions)
     .set({ revokedAt: new Date(deps.now()), revokeReason: reason })
-    .where(and(eq(authSessions.userId, userId), isNull(authSessions.revokedAt), gt(authSessions.expiresAt, new Date(deps.now()))))
+    .where(
+      and(
+        eq(authSessions.userId, userId),
+        isNull(authSessions.revokedAt),
+        gt(authSessions.expiresAt, new Date(deps.now())),
+      ),
+    )
     .returning({ id: authSessions.id })
   await markSidsRevoked(
     deps,

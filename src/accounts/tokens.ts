@@ -3,17 +3,30 @@
  * Rotation: put the new private key in JWT_PRIVATE_KEY_FILE and the old public key in
  * JWT_PREVIOUS_PUBLIC_KEYS_FILE until the last old token has expired (ACCESS_TOKEN_TTL_S).
  */
-import { calculateJwkThumbprint, errors, exportJWK, importPKCS8, importSPKI, type JWK, jwtVerify, SignJWT } from 'jose'
+
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
-import { UnauthorizedError } from '../http/errors.js'
+import {
+  calculateJwkThumbprint,
+  errors,
+  exportJWK,
+  importPKCS8,
+  importSPKI,
+  type JWK,
+  jwtVerify,
+  SignJWT,
+} from 'jose'
 import type { AuthUser } from '../http/env.js'
+import { UnauthorizedError } from '../http/errors.js'
 
 const ALG = 'EdDSA'
 const TYP = 'at+jwt' // RFC 9068: access tokens are typed so no other JWT can stand in for one
 const AUDIENCE = 'live-api'
 
 export interface TokenService {
-  signAccess(user: { id: string; role: AuthUser['role'] }, sid: string): Promise<{ token: string; expiresIn: number }>
+  signAccess(
+    user: { id: string; role: AuthUser['role'] },
+    sid: string,
+  ): Promise<{ token: string; expiresIn: number }>
   /** Throws UnauthorizedError for any invalid token; never leaks jose's reason to the client. */
   verifyAccess(token: string): Promise<AuthUser>
   jwks(): { keys: JWK[] }
@@ -90,7 +103,8 @@ export async function createTokenService(opts: {
       } catch (err) {
         if (err instanceof UnauthorizedError) throw err
         if (err instanceof errors.JWTExpired) throw new UnauthorizedError('access token expired')
-        if (err instanceof errors.JOSEError || err instanceof TypeError) throw new UnauthorizedError('invalid access token')
+        if (err instanceof errors.JOSEError || err instanceof TypeError)
+          throw new UnauthorizedError('invalid access token')
         throw err
       }
     },

@@ -17,6 +17,6 @@ export const requireAdminNow = (deps: Deps) =>
       .select({ role: users.role, disabledAt: users.disabledAt })
       .from(users)
       .where(eq(users.id, c.var.user.id))
-    if (!row || row.role !== 'admin' || row.disabledAt) throw new ForbiddenError('admins only')
+    if (row?.role !== 'admin' || row.disabledAt) throw new ForbiddenError('admins only')
     await next()
   })
