@@ -4,6 +4,7 @@
  */
 import { eq, sql } from 'drizzle-orm'
 import { revokeAllSessions, type SessionDeps } from '../accounts/sessions.js'
+import { publishUserRevoked } from '../accounts/user-events.js'
 import { recordAudit } from '../audit/audit.js'
 import type { Db } from '../db/client.js'
 import { type Role, users } from '../db/schema/index.js'
@@ -33,6 +34,10 @@ export function promoteByEmail(db: Db, email: string) {
 /** Ends every session too, so no access token still claiming `admin` outlives the demotion. */
 export async function demoteByEmail(deps: SessionDeps, email: string) {
   const result = await setRole(deps.db, email, 'user')
-  if (result?.changed) await revokeAllSessions(deps, result.id, 'demoted')
+  if (result?.changed) {
+    await revokeAllSessions(deps, result.id, 'demoted')
+    // Sockets opened as admin (e.g. moderating chat) close too.
+    await publishUserRevoked(deps.redis, deps.keys, { userId: result.id, reason: 'demoted' })
+  }
   return result
 }
