@@ -2,8 +2,10 @@
  * @module live/reconcile — compares the live registry with what each ingest node really carries
  * (`/stat`), at start and periodically. nginx loses completion hooks (an app restart, a hook
  * timeout): a session whose publisher nginx no longer has is treated as if publish_done had
- * arrived. A publisher whose byte count stops growing (frozen OBS, TCP still open) is dropped and
- * its session ends as `idle` — nginx's own drop_idle_publisher is only the backstop.
+ * arrived. A publisher whose byte count stops growing (frozen OBS, or a half-open TCP after a
+ * network blip) is dropped into the reconnect window — OBS's automatic reconnect continues the
+ * session — and the session ends as `idle` if it does not come back. nginx's own
+ * drop_idle_publisher is only the backstop.
  * Every instance runs this; the registry's transitions are atomic and idempotent.
  */
 import type { Logger } from '../log.js'
@@ -47,8 +49,9 @@ export function createReconciler(o: Opts) {
       const prev = lastGrowth.get(id)
       if (!prev || s.bytesIn > prev.bytes) lastGrowth.set(id, { bytes: s.bytesIn, at: o.now() })
       else if (o.now() - prev.at >= o.idleTimeoutMs) {
-        o.log.info({ node, channel: e.channel }, 'publisher idle: dropping')
-        await o.live.end(e.channel, 'idle')
+        o.log.info({ node, channel: e.channel }, 'publisher idle: dropping into the reconnect window')
+        await o.live.dropIntoWindow(e.channel, 'idle')
+        lastGrowth.delete(id)
       }
     }
   }

@@ -20,7 +20,7 @@ import type { Keys } from '../redis/keys.js'
 import { emitStreamEvent } from './events.js'
 import { closeSession, noteReconnect, openSession } from './history.js'
 import type { IngestControl } from './ingest-control.js'
-import { END, PUBLISH, PUBLISH_DONE, UPDATE } from './scripts.js'
+import { END, NOTE_PENDING_REASON, PUBLISH, PUBLISH_DONE, UPDATE } from './scripts.js'
 
 export type LiveState = 'live' | 'reconnecting'
 
@@ -40,6 +40,8 @@ export type LiveEntry = {
   reconnects: number
   /** When the plan's maximum session duration is reached. */
   maxEndAt: number
+  /** Why the publisher was dropped into the reconnect window, if not by leaving (e.g. idle). */
+  pendingReason: EndReason | null
 }
 
 export type PublishResult =
@@ -63,6 +65,11 @@ export interface LiveRegistry {
   list(): Promise<LiveEntry[]>
   /** Ends the channel's session now (dropping the publisher on its node); `onlyKeyId` limits it to one key. */
   end(channel: string, reason: EndReason, opts?: { onlyKeyId?: string }): Promise<boolean>
+  /**
+   * Drops the live publisher but keeps the session in its reconnect window (a frozen encoder
+   * whose OBS reconnects should continue the broadcast); without a return it ends with `reason`.
+   */
+  dropIntoWindow(channel: string, reason: EndReason): Promise<boolean>
   /** Ends every session whose deadline has passed; returns how many. */
   sweep(): Promise<number>
   /** True while a kicked key is cooling down (on_publish refuses it). */
@@ -116,13 +123,14 @@ function parseEntry(channel: string, flat: string[] | null): LiveEntry | null {
     leftAt: h.leftAt ? Number(h.leftAt) : null,
     reconnects: Number(h.reconnects ?? 0),
     maxEndAt: Number(h.maxEndAt ?? Number.MAX_SAFE_INTEGER),
+    pendingReason: (h.pendingReason as EndReason | undefined) ?? null,
   }
 }
 
 /** Why a session whose deadline passed ends: the plan limit first, then how it was last seen. */
 export function dueReason(entry: LiveEntry, now: number): EndReason {
   if (entry.maxEndAt <= now) return 'max_duration'
-  return entry.state === 'reconnecting' ? 'publisher_left' : 'ingest_lost'
+  return entry.state === 'reconnecting' ? (entry.pendingReason ?? 'publisher_left') : 'ingest_lost'
 }
 
 export function createRedisLiveRegistry(c: Clients): LiveRegistry {
@@ -338,6 +346,24 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
       // End first, then drop: the publish_done that follows finds no session and is ignored, and
       // if the drop fails the publisher's next on_update is refused.
       if (ended.state === 'live') await c.ingest.dropPublisher(ended.node, channel)
+      return true
+    },
+
+    async dropIntoWindow(channel, reason) {
+      const entry = await registry.get(channel)
+      if (entry?.state !== 'live') return false
+      const noted = await redis.eval(
+        NOTE_PENDING_REASON,
+        1,
+        keys.liveChannel(channel),
+        entry.sessionId,
+        entry.clientId,
+        reason,
+      )
+      if (noted !== 1) return false
+      // publish_done follows the drop and opens the window; if the hook is lost, the reconciler
+      // sees the publisher gone from /stat and does the same.
+      await c.ingest.dropPublisher(entry.node, channel)
       return true
     },
 

@@ -4,7 +4,8 @@
  * interleave two transitions of one channel.
  *
  * Hash fields of live:ch:{channel}: state (live|reconnecting), sessionId, node, clientId, keyId,
- * userId, channelId, startedAt, deadline, lastUpdateAt, leftAt, reconnects, maxEndAt (plan limit).
+ * userId, channelId, startedAt, deadline, lastUpdateAt, leftAt, reconnects, maxEndAt (plan limit),
+ * pendingReason (why the publisher was dropped into the reconnect window, e.g. idle).
  * The sweeper's zset score is min(deadline, maxEndAt): whichever comes first ends the session.
  */
 
@@ -30,7 +31,7 @@ if state == 'reconnecting' then
   outcome = 'resumed'
   redis.call('HSET', KEYS[1], 'state', 'live', 'node', ARGV[3], 'clientId', ARGV[4], 'keyId', ARGV[5],
     'deadline', deadline, 'lastUpdateAt', now)
-  redis.call('HDEL', KEYS[1], 'leftAt')
+  redis.call('HDEL', KEYS[1], 'leftAt', 'pendingReason')
   redis.call('HINCRBY', KEYS[1], 'reconnects', 1)
 else
   sid = ARGV[2]
@@ -100,4 +101,16 @@ redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 return all
+`
+
+/**
+ * Notes why the live publisher is about to be dropped; the session then goes through the
+ * reconnect window and, if nobody comes back, ends with this reason instead of publisher_left.
+ * KEYS: chKey   ARGV: sessionId, clientId, reason   → 1 if noted
+ */
+export const NOTE_PENDING_REASON = `
+local f = redis.call('HMGET', KEYS[1], 'sessionId', 'clientId', 'state')
+if f[1] ~= ARGV[1] or f[2] ~= ARGV[2] or f[3] ~= 'live' then return 0 end
+redis.call('HSET', KEYS[1], 'pendingReason', ARGV[3])
+return 1
 `

@@ -228,6 +228,35 @@ describe('on_update and on_publish_done', () => {
     ).toBe(403)
   })
 
+  it('drops an idle publisher into the reconnect window: a return continues the session, silence ends it as idle', async () => {
+    const back = await broadcaster()
+    await hook('publish', publishBody(back.key, back.clientId))
+    const { sessionId } = (await t.deps.live.get(back.channel))!
+    expect(await t.deps.live.dropIntoWindow(back.channel, 'idle')).toBe(true)
+    await hook('publish-done', doneBody(back.key, back.clientId)) // what nginx sends after the drop
+    expect(await t.deps.live.get(back.channel)).toMatchObject({
+      state: 'reconnecting',
+      pendingReason: 'idle',
+    })
+    const again = clientSeq++
+    expect((await hook('publish', publishBody(back.key, again))).status).toBe(302)
+    expect(await t.deps.live.get(back.channel)).toMatchObject({
+      state: 'live',
+      sessionId,
+      pendingReason: null,
+    })
+
+    const gone = await broadcaster()
+    await hook('publish', publishBody(gone.key, gone.clientId))
+    const gs = (await t.deps.live.get(gone.channel))!.sessionId
+    await t.deps.live.dropIntoWindow(gone.channel, 'idle')
+    await hook('publish-done', doneBody(gone.key, gone.clientId))
+    clock.advance(31_000)
+    await t.deps.live.sweep()
+    const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, gs))
+    expect(row!.endReason).toBe('idle')
+  })
+
   it('ends a session at the plan’s maximum duration, even between updates', async () => {
     const b = await broadcaster()
     await hook('publish', publishBody(b.key, b.clientId))

@@ -142,14 +142,21 @@ describe('taking a stream down', () => {
     }
   })
 
-  it('drops a frozen publisher (TCP open, no data) and ends the session as idle', async () => {
+  it('drops a frozen publisher (TCP open, no data) into the reconnect window, then ends it as idle', async () => {
     const b = await broadcaster(stack.deps)
     const pub = startPublisher({ url: `${stack.rtmp}/${b.key}` })
     try {
       await live(b.channel)
       pub.kill('SIGSTOP') // OBS hangs: the connection stays open, nothing arrives
-      await offline(b.channel, 20_000)
-      const [s] = await sessionsOf(stack.deps, b.keyId)
+      await waitFor(async () => (await channelStatus(stack.http, b.channel)) === 'reconnecting', {
+        timeoutMs: 20_000,
+        what: 'dropped into the reconnect window',
+      })
+      await offline(b.channel)
+      const [s] = await waitFor(async () => {
+        const rows = await sessionsOf(stack.deps, b.keyId)
+        return rows[0]?.endedAt ? rows : null
+      })
       expect(s!.endReason).toBe('idle')
     } finally {
       pub.kill('SIGCONT')
