@@ -17,32 +17,13 @@ import type { EndReason } from '../db/schema/index.js'
 import type { Logger } from '../log.js'
 import type { Redis } from '../redis/client.js'
 import type { Keys } from '../redis/keys.js'
+import { DELIBERATE, dueReason, type LiveEntry, parseEntry } from './entry.js'
 import { emitStreamEvent } from './events.js'
 import { closeSession, noteReconnect, openSession } from './history.js'
 import type { IngestControl } from './ingest-control.js'
 import { END, NOTE_PENDING_REASON, PUBLISH, PUBLISH_DONE, UPDATE } from './scripts.js'
 
-export type LiveState = 'live' | 'reconnecting'
-
-export type LiveEntry = {
-  channel: string
-  state: LiveState
-  sessionId: string
-  node: string
-  clientId: string
-  keyId: string
-  userId: string
-  channelId: string
-  startedAt: number
-  deadline: number
-  lastUpdateAt: number
-  leftAt: number | null
-  reconnects: number
-  /** When the plan's maximum session duration is reached. */
-  maxEndAt: number
-  /** Why the publisher was dropped into the reconnect window, if not by leaving (e.g. idle). */
-  pendingReason: EndReason | null
-}
+export type { LiveEntry, LiveState } from './entry.js'
 
 export type PublishResult =
   | { outcome: 'started' | 'resumed' | 'same'; sessionId: string; startedAt: number }
@@ -78,16 +59,6 @@ export interface LiveRegistry {
   wasEndedOnPurpose(node: string, clientId: string): Promise<boolean>
 }
 
-/** Ends that must stick even if the publisher keeps sending on_update (vs. ingest_lost, publisher_left). */
-const DELIBERATE: ReadonlySet<EndReason> = new Set([
-  'key_revoked',
-  'kicked',
-  'account_disabled',
-  'max_duration',
-  'idle',
-  'replaced',
-])
-
 type Clients = {
   redis: Redis
   keys: Keys
@@ -102,36 +73,6 @@ type Clients = {
 
 /** Garbage-collection grace past a deadline: the sweeper, not key expiry, ends sessions. */
 const GC_MS = 10 * 60_000
-
-function parseEntry(channel: string, flat: string[] | null): LiveEntry | null {
-  if (!flat || flat.length === 0) return null
-  const h: Record<string, string> = {}
-  for (let i = 0; i < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!
-  if (!h.state || !h.sessionId) return null
-  return {
-    channel,
-    state: h.state as LiveState,
-    sessionId: h.sessionId,
-    node: h.node ?? '',
-    clientId: h.clientId ?? '',
-    keyId: h.keyId ?? '',
-    userId: h.userId ?? '',
-    channelId: h.channelId ?? '',
-    startedAt: Number(h.startedAt),
-    deadline: Number(h.deadline),
-    lastUpdateAt: Number(h.lastUpdateAt ?? h.startedAt),
-    leftAt: h.leftAt ? Number(h.leftAt) : null,
-    reconnects: Number(h.reconnects ?? 0),
-    maxEndAt: Number(h.maxEndAt ?? Number.MAX_SAFE_INTEGER),
-    pendingReason: (h.pendingReason as EndReason | undefined) ?? null,
-  }
-}
-
-/** Why a session whose deadline passed ends: the plan limit first, then how it was last seen. */
-export function dueReason(entry: LiveEntry, now: number): EndReason {
-  if (entry.maxEndAt <= now) return 'max_duration'
-  return entry.state === 'reconnecting' ? (entry.pendingReason ?? 'publisher_left') : 'ingest_lost'
-}
 
 export function createRedisLiveRegistry(c: Clients): LiveRegistry {
   const { redis, keys } = c
@@ -184,6 +125,12 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
     )
     c.log.info({ channel, sessionId, reason }, 'stream ended')
     return entry
+  }
+
+  /** UPDATE and PUBLISH_DONE: scripts about one publisher (node, clientId) of a channel. */
+  function clientScript(script: string, channel: string, node: string, clientId: string, ttlMs: number) {
+    const k = [keys.liveChannel(channel), keys.liveDeadlines(), keys.liveClient(node, clientId)]
+    return redis.eval(script, k.length, ...k, channel, node, clientId, c.now(), ttlMs, GC_MS)
   }
 
   /** Ends a due session; a still-connected publisher (plan limit reached) is dropped too. */
@@ -277,38 +224,16 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
     async update(node, clientId) {
       const channel = await channelOf(node, clientId)
       if (!channel) return null
-      const flat = (await redis.eval(
-        UPDATE,
-        3,
-        keys.liveChannel(channel),
-        keys.liveDeadlines(),
-        keys.liveClient(node, clientId),
-        channel,
-        node,
-        clientId,
-        c.now(),
-        liveTtlMs(),
-        GC_MS,
-      )) as string[] | null
+      const flat = (await clientScript(UPDATE, channel, node, clientId, liveTtlMs())) as string[] | null
       return parseEntry(channel, flat)
     },
 
     async publishDone(node, clientId) {
       const channel = await channelOf(node, clientId)
       if (!channel) return // a refused publisher, a duplicate, or already ended: nothing to do
-      const res = (await redis.eval(
-        PUBLISH_DONE,
-        3,
-        keys.liveChannel(channel),
-        keys.liveDeadlines(),
-        keys.liveClient(node, clientId),
-        channel,
-        node,
-        clientId,
-        c.now(),
-        windowMs(),
-        GC_MS,
-      )) as [string, string] | null
+      const res = (await clientScript(PUBLISH_DONE, channel, node, clientId, windowMs())) as
+        | [string, string]
+        | null
       if (!res) return
       const [outcome, sessionId] = res
       if (outcome === 'end') {
