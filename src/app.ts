@@ -17,6 +17,7 @@ import { securityHeaders } from './http/middleware/security-headers.js'
 import { openApiDocument } from './http/openapi.js'
 import { rtmpHookRoutes } from './rtmp-hooks/routes.js'
 import { streamKeyRoutes } from './stream-keys/routes.js'
+import { webNotFound, webRoutes } from './web/routes.js'
 
 export type AppOptions = { isShuttingDown?: () => boolean }
 
@@ -35,7 +36,15 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
     }),
   )
   app.onError((err, c) => handleError(err, c, deps.log))
-  app.notFound((c) => problemResponse(c, problem('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`, c.get('requestId'))))
+  const pageNotFound = webNotFound(deps)
+  app.notFound(
+    (c) =>
+      pageNotFound(c) ??
+      problemResponse(
+        c,
+        problem('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`, c.get('requestId')),
+      ),
+  )
 
   app.route('/', healthRoutes(deps, opts.isShuttingDown ?? (() => false)))
   app.get('/.well-known/jwks.json', (c) => {
@@ -53,6 +62,8 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   app.route('/api/v1/chat', chatRoutes(deps))
   app.route('/ws', chatSocketRoutes(deps))
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(deps.config.PUBLIC_URL)))
+  // Pages and their bundle (/, /c/:name, /signup, …, /assets/*): last, so no API path is shadowed.
+  app.route('/', webRoutes(deps))
   return app
 }
 
