@@ -10,6 +10,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts/lib ./scripts/lib
 COPY scripts/ingest.ts ./scripts/ingest.ts
+# `npm run build` bundles the pages' browser modules (with hls.js) into public/build first.
+COPY scripts/build-web.ts ./scripts/build-web.ts
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Assets are read relative to the compiled modules (dist/src/db → dist/drizzle, dist/src/accounts → dist/data,
@@ -20,6 +22,8 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The web bundle (content-hashed JS/CSS, served at /assets/*), found by dist/src/web/assets.js.
+COPY --from=build /app/public/build ./public/build
 COPY drizzle ./dist/drizzle
 COPY data ./dist/data
 USER node

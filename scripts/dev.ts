@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { exportPKCS8, generateKeyPair } from 'jose'
+import { watchWeb } from './build-web.js'
 import { startNginx } from './lib/nginx.js'
 import { startPostgres } from './lib/postgres.js'
 import { isAlive, isPortFree, spawnLogged, waitUntil } from './lib/proc.js'
@@ -186,6 +187,14 @@ async function main(): Promise<void> {
   const nginxDied = onUnexpectedExit('nginx', rel(nginx.logDir))
   setInterval(() => isAlive(nginx.pid) || nginxDied(), 1000).unref()
   log(`nginx ready: http ${ports.http}, rtmp ${ports.rtmp} (${seconds(t)})`)
+
+  // The pages' browser bundle, rebuilt on every change under src/web/client (reload to see it).
+  // In-process (esbuild's service dies with us), so it is not a child to stop.
+  t = Date.now()
+  await watchWeb({
+    onRebuild: (errors) => errors > 0 && console.error('✗ web bundle has errors (see above)'),
+  })
+  log(`web bundle built, watching src/web/client (${seconds(t)})`)
 
   t = Date.now()
   const appEnv: NodeJS.ProcessEnv = {
