@@ -33,6 +33,9 @@ const EARLY_MS = 60_000
 
 let session: Session | null = null
 let pending: Promise<Session | null> | null = null
+/** Set while logging out: the server closes our sockets before the logout response arrives, and
+ * their reconnects must not try to refresh a session that is being revoked. */
+let endingSession = false
 
 export function hintedUsername(): string | null {
   const m = /(?:^|;\s*)live_user=([a-z0-9_]{3,24})(?:;|$)/.exec(document.cookie)
@@ -88,7 +91,7 @@ async function refresh(): Promise<Session | null> {
  */
 export function getSession(force = false): Promise<Session | null> {
   if (!force && session && session.expiresAt - Date.now() > EARLY_MS) return Promise.resolve(session)
-  if (!hintedUsername()) return Promise.resolve(null)
+  if (endingSession || !hintedUsername()) return Promise.resolve(null)
   pending ??= refresh().finally(() => {
     pending = null
   })
@@ -98,6 +101,8 @@ export function getSession(force = false): Promise<Session | null> {
 /** Ends this browser's session on the server (the cookie is cleared by the response), then here. */
 export async function logout(): Promise<void> {
   const current = session
+  session = null
+  endingSession = true
   try {
     await fetch('/api/v1/auth/logout', {
       method: 'POST',
@@ -105,7 +110,7 @@ export async function logout(): Promise<void> {
       headers: current ? { authorization: `Bearer ${current.token}` } : {},
     })
   } finally {
-    session = null
     clearHint()
+    endingSession = false
   }
 }
