@@ -14,6 +14,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildWeb } from '../../scripts/build-web.js'
 import { chatter, TestSocket } from '../chat-client.js'
+import { createUser, PASSWORD } from '../factories.js'
 import { linkIn, type SmtpCapture, startSmtpCapture } from '../smtp.js'
 import { launchBrowser, screenshot, seriousProblems, type TestBrowser } from '../support/browser.js'
 import { type PublisherHandle, startPublisher } from '../support/ffmpeg.js'
@@ -205,7 +206,9 @@ describe('the web app in a browser', () => {
     await page.press('#chat-input', 'Enter')
     const line = watch.locator('.msg', { hasText: 'hello from the studio, welcome in!' })
     await line.waitFor({ timeout: 10_000 }).catch(async (err: Error) => {
-      throw new Error(`${err.message}\nbroadcaster: ${await chatState(page)}\nviewer: ${await chatState(watch)}`)
+      throw new Error(
+        `${err.message}\nbroadcaster: ${await chatState(page)}\nviewer: ${await chatState(watch)}`,
+      )
     })
     expect(await line.locator('.msg-user').textContent()).toBe(username)
     expect(await line.locator('.msg-badge').textContent()).toBe('Broadcaster')
@@ -284,6 +287,42 @@ describe('the web app in a browser', () => {
     const problems = [...studio.problems, ...viewer.problems]
     expect(seriousProblems(problems), problems.join('\n')).toEqual([])
   }, 240_000)
+
+  it('resets a forgotten password through the mailed link, then logs in with the new one', async () => {
+    const user = await createUser(stack.deps)
+    const b = await browser()
+    const page = b.page
+    await page.goto(`${stack.http}/forgot-password`)
+    await page.fill('#f-email', user.email)
+    await page.click('#forgot-form button[type="submit"]')
+    await page.waitForSelector('#form-status .notice-ok')
+
+    const mail = await within(smtp.next(user.email), 15_000, 'the reset mail')
+    await page.goto(linkIn(mail, `${stack.http}/reset-password?token=`).href)
+    expect(page.url(), 'the one-time token is removed from the address bar').not.toContain('token=')
+    const password = 'amber kettle drifting north'
+    await page.fill('#f-password', password)
+    await page.fill('#f-confirm', `${password}!`)
+    await page.click('#reset-form button[type="submit"]')
+    expect(await page.textContent('[data-error-for="confirm"]')).toBe('The two passwords differ')
+    await page.fill('#f-confirm', password)
+    await page.click('#reset-form button[type="submit"]')
+    await page.waitForSelector('#form-status .notice-ok')
+
+    await page.goto(`${stack.http}/login`)
+    await page.fill('#f-email', user.email)
+    await page.fill('#f-password', PASSWORD)
+    await page.click('#login-form button[type="submit"]')
+    await page.waitForSelector('#form-status .notice-error')
+    expect(await page.textContent('#form-status')).toContain('Wrong email or password')
+    await page.fill('#f-password', password)
+    await page.click('#login-form button[type="submit"]')
+    await page.waitForURL(`${stack.http}/dashboard`)
+    await page.waitForSelector('#dashboard[data-ready="true"]')
+    // The one 401 the browser logs is the old password's refused login, on purpose.
+    const unexpected = seriousProblems(b.problems).filter((p) => !/\/login console: .* 401 /.test(p))
+    expect(unexpected, b.problems.join('\n')).toEqual([])
+  })
 
   it('renders the pages on the server, so they still say something useful without JavaScript', async () => {
     const nojs = await browser({ javaScriptEnabled: false })
