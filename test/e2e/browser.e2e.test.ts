@@ -199,13 +199,13 @@ describe('the web app in a browser', () => {
     expect(await page.textContent('.channel-actions')).toContain('Stream settings')
 
     // Two sockets on the channel: the signed-in broadcaster and the anonymous viewer.
-    await watch.waitForSelector('#viewers[data-count="2"]', { timeout: 15_000 })
+    await watch.waitForSelector('#viewers[data-count="2"]', { timeout: 20_000 })
     expect(await watch.textContent('#viewers')).toBe('2 viewers')
 
     await page.fill('#chat-input', 'hello from the studio, welcome in!')
     await page.press('#chat-input', 'Enter')
     const line = watch.locator('.msg', { hasText: 'hello from the studio, welcome in!' })
-    await line.waitFor({ timeout: 10_000 }).catch(async (err: Error) => {
+    await line.waitFor({ timeout: 20_000 }).catch(async (err: Error) => {
       throw new Error(
         `${err.message}\nbroadcaster: ${await chatState(page)}\nviewer: ${await chatState(watch)}`,
       )
@@ -241,7 +241,7 @@ describe('the web app in a browser', () => {
     await spam.locator('button[data-mod="delete"]').click()
     await watch
       .locator('.msg-deleted', { hasText: 'message deleted by a moderator' })
-      .waitFor({ timeout: 10_000 })
+      .waitFor({ timeout: 20_000 })
     expect(await watch.locator('.msg', { hasText: 'what oscillator is that?' }).count()).toBe(1)
     expect(
       await watch.locator('.msg-actions').count(),
