@@ -68,7 +68,22 @@ export type StackOptions = {
   childApps?: boolean
 }
 
+/**
+ * freePort() releases a port before nginx or the app binds it, so on a busy machine another
+ * process can take it in between; a start that fails to bind is retried with fresh ports.
+ */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOnce(opts)
+    } catch (err) {
+      const msg = String((err as Error).message)
+      if (attempt >= 3 || !/in use|EADDRINUSE|bind\(\)/i.test(msg)) throw err
+    }
+  }
+}
+
+async function startStackOnce(opts: StackOptions): Promise<Stack> {
   const nodeIds = opts.nodeIds ?? ['e2e']
   const notifyUpdateS = opts.notifyUpdateS ?? 30
   const nodePorts = await Promise.all(
