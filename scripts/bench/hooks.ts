@@ -122,6 +122,13 @@ try {
       302,
     ),
   )
+  rows.push(
+    await run(
+      'GET /healthz (the app’s middleware, no I/O)',
+      { url: `http://127.0.0.1:${app.port}/healthz`, duration },
+      200,
+    ),
+  )
   let p = 0
   rows.push(
     await run(
