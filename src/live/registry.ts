@@ -17,6 +17,7 @@ import type { EndReason } from '../db/schema/index.js'
 import type { Logger } from '../log.js'
 import type { Redis } from '../redis/client.js'
 import type { Keys } from '../redis/keys.js'
+import { createScript, type Script } from '../redis/script.js'
 import { DELIBERATE, dueReason, type LiveEntry, parseEntry } from './entry.js'
 import { emitStreamEvent } from './events.js'
 import { closeSession, noteReconnect, openSession } from './history.js'
@@ -79,6 +80,14 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
   // Two update intervals plus slack: one lost on_update is not yet a lost ingest.
   const liveTtlMs = () => 2 * c.notifyUpdateS * 1000 + 5000
   const windowMs = () => c.reconnectWindowS * 1000
+  const run = {
+    publish: createScript(redis, PUBLISH),
+    update: createScript(redis, UPDATE),
+    publishDone: createScript(redis, PUBLISH_DONE),
+    end: createScript(redis, END),
+    notePending: createScript(redis, NOTE_PENDING_REASON),
+  }
+  const endKeys = (channel: string) => [keys.liveChannel(channel), keys.liveDeadlines(), keys.liveStarted()]
 
   async function channelOf(node: string, clientId: string): Promise<string | null> {
     return redis.get(keys.liveClient(node, clientId))
@@ -86,17 +95,12 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
 
   /** Runs END and, if this call won, closes history and announces the end. */
   async function finish(channel: string, sessionId: string, reason: EndReason, opts: { onlyIfDue: boolean }) {
-    const flat = (await redis.eval(
-      END,
-      3,
-      keys.liveChannel(channel),
-      keys.liveDeadlines(),
-      keys.liveStarted(),
+    const flat = (await run.end(endKeys(channel), [
       channel,
       sessionId,
       c.now(),
       opts.onlyIfDue ? '1' : '0',
-    )) as string[] | null
+    ])) as string[] | null
     const entry = parseEntry(channel, flat)
     if (!entry) return null
     if (DELIBERATE.has(reason))
@@ -128,9 +132,9 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
   }
 
   /** UPDATE and PUBLISH_DONE: scripts about one publisher (node, clientId) of a channel. */
-  function clientScript(script: string, channel: string, node: string, clientId: string, ttlMs: number) {
+  function clientScript(script: Script, channel: string, node: string, clientId: string, ttlMs: number) {
     const k = [keys.liveChannel(channel), keys.liveDeadlines(), keys.liveClient(node, clientId)]
-    return redis.eval(script, k.length, ...k, channel, node, clientId, c.now(), ttlMs, GC_MS)
+    return script(k, [channel, node, clientId, c.now(), ttlMs, GC_MS])
   }
 
   /** Ends a due session; a still-connected publisher (plan limit reached) is dropped too. */
@@ -147,24 +151,26 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
       for (let attempt = 0; attempt < 2; attempt++) {
         const sessionId = randomUUID()
         const now = c.now()
-        const [outcome, sid, startedAt] = (await redis.eval(
-          PUBLISH,
-          4,
-          keys.liveChannel(p.channel),
-          keys.liveClient(p.node, p.clientId),
-          keys.liveDeadlines(),
-          keys.liveStarted(),
-          p.channel,
-          sessionId,
-          p.node,
-          p.clientId,
-          p.keyId,
-          p.userId,
-          p.channelId,
-          now,
-          liveTtlMs(),
-          GC_MS,
-          p.maxSessionS * 1000,
+        const [outcome, sid, startedAt] = (await run.publish(
+          [
+            keys.liveChannel(p.channel),
+            keys.liveClient(p.node, p.clientId),
+            keys.liveDeadlines(),
+            keys.liveStarted(),
+          ],
+          [
+            p.channel,
+            sessionId,
+            p.node,
+            p.clientId,
+            p.keyId,
+            p.userId,
+            p.channelId,
+            now,
+            liveTtlMs(),
+            GC_MS,
+            p.maxSessionS * 1000,
+          ],
         )) as [string, string, string]
         if (outcome === 'stale') {
           // The previous session's deadline passed but no sweeper got to it yet: end it, then retry.
@@ -185,17 +191,7 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
             })
           } catch (err) {
             // Without a history row the session must not exist: undo the claim, fail the publish.
-            await redis.eval(
-              END,
-              3,
-              keys.liveChannel(p.channel),
-              keys.liveDeadlines(),
-              keys.liveStarted(),
-              p.channel,
-              sid,
-              now,
-              '0',
-            )
+            await run.end(endKeys(p.channel), [p.channel, sid, now, '0'])
             throw err
           }
         } else if (outcome === 'resumed') {
@@ -224,14 +220,14 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
     async update(node, clientId) {
       const channel = await channelOf(node, clientId)
       if (!channel) return null
-      const flat = (await clientScript(UPDATE, channel, node, clientId, liveTtlMs())) as string[] | null
+      const flat = (await clientScript(run.update, channel, node, clientId, liveTtlMs())) as string[] | null
       return parseEntry(channel, flat)
     },
 
     async publishDone(node, clientId) {
       const channel = await channelOf(node, clientId)
       if (!channel) return // a refused publisher, a duplicate, or already ended: nothing to do
-      const res = (await clientScript(PUBLISH_DONE, channel, node, clientId, windowMs())) as
+      const res = (await clientScript(run.publishDone, channel, node, clientId, windowMs())) as
         | [string, string]
         | null
       if (!res) return
@@ -277,13 +273,9 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
     async dropIntoWindow(channel, reason) {
       const entry = await registry.get(channel)
       if (entry?.state !== 'live') return false
-      const noted = await redis.eval(
-        NOTE_PENDING_REASON,
-        1,
-        keys.liveChannel(channel),
-        entry.sessionId,
-        entry.clientId,
-        reason,
+      const noted = await run.notePending(
+        [keys.liveChannel(channel)],
+        [entry.sessionId, entry.clientId, reason],
       )
       if (noted !== 1) return false
       // publish_done follows the drop and opens the window; if the hook is lost, the reconciler
