@@ -14,7 +14,10 @@
 import type { Redis } from '../redis/client.js'
 import type { Keys } from '../redis/keys.js'
 import type { ChatFrame } from './protocol.js'
-import { PUBLISH_MESSAGE, SEED_SEQ } from './scripts.js'
+import { SEED_SEQ, SEND_MESSAGE, script } from './scripts.js'
+
+const send = script(SEND_MESSAGE)
+const seed = script(SEED_SEQ)
 
 export type ControlEvent =
   | { k: 'deleted'; id: string }
@@ -32,16 +35,34 @@ export type Inbound =
 
 export type BrokerHandler = (channel: string, msg: Inbound) => void
 
+/** Redis-side admission (chat/send.ts decides the numbers): rate window, slow mode, duplicates. */
+export type Gate = {
+  rateKey: string
+  lastKey: string
+  now: number
+  windowMs: number
+  max: number
+  slowMs: number
+  duplicateMs: number
+  textHash: string
+  member: string
+}
+export type PublishOptions = { seedFloor: () => Promise<number>; gate?: Gate }
+export type PublishResult =
+  | { ok: true; seq: number }
+  | { ok: false; refused: 2 | 3 | 4; retryAfterMs: number }
+
 export interface ChatBroker {
   /**
-   * Seq allocation + history append + publish, atomically (scripts.ts PUBLISH_MESSAGE). The frame
-   * is serialized here, once; `seedFloor` supplies Postgres' highest seq if Redis lost the state.
+   * Seq allocation + history append + publish, atomically (scripts.ts SEND_MESSAGE), after the
+   * optional admission gate in the same round trip. The frame is serialized here, once;
+   * `seedFloor` supplies Postgres' highest seq if Redis lost the sequence state.
    */
   publishMessage(
     channel: string,
     msg: Omit<ChatFrame, 'type' | 'seq'>,
-    seedFloor: () => Promise<number>,
-  ): Promise<number>
+    opts: PublishOptions,
+  ): Promise<PublishResult>
   publishControl(channel: string, event: ControlEvent): Promise<void>
   /** Resolves once Redis confirmed the subscription (to the channel's chat and stream-event topics). */
   subscribe(channel: string): Promise<void>
@@ -57,7 +78,7 @@ export function createRedisChatBroker(opts: {
   keys: Keys
   historyMax: number
 }): ChatBroker {
-  const { redis, redisSub, keys } = opts
+  const { redis, redisSub, keys, historyMax } = opts
   const HISTORY_TTL_MS = 7 * 24 * 3600 * 1000
   // topic name → [channel, kind]; two topics per channel, subscribed with one SUBSCRIBE.
   const topics = new Map<string, [string, 'chat' | 'stream']>()
@@ -72,28 +93,39 @@ export function createRedisChatBroker(opts: {
   })
 
   return {
-    async publishMessage(channel, msg, seedFloor) {
+    async publishMessage(channel, msg, opts) {
       const head = `{"type":"chat","id":${JSON.stringify(msg.id)},"seq":`
       const tail = `,"user":${JSON.stringify(msg.user)},"text":${JSON.stringify(msg.text)},"ts":${JSON.stringify(msg.ts)}}`
-      const run = () =>
-        redis.eval(
-          PUBLISH_MESSAGE,
-          3,
-          keys.chatSeq(channel),
-          keys.chatHistory(channel),
-          keys.chatTopic(channel),
-          head,
-          tail,
-          opts.historyMax,
-          HISTORY_TTL_MS,
-        ) as Promise<number>
-      let seq = await run()
-      if (seq === -1) {
-        await redis.eval(SEED_SEQ, 2, keys.chatSeq(channel), keys.chatHistory(channel), await seedFloor())
-        seq = await run()
+      const g = opts.gate
+      const keysAndArgs = [
+        keys.chatSeq(channel),
+        keys.chatHistory(channel),
+        keys.chatTopic(channel),
+        g?.rateKey ?? keys.chatSeq(channel),
+        g?.lastKey ?? keys.chatSeq(channel),
+        head,
+        tail,
+        historyMax,
+        HISTORY_TTL_MS,
+        g ? '1' : '0',
+        g?.now ?? 0,
+        g?.windowMs ?? 0,
+        g?.max ?? 0,
+        g?.slowMs ?? 0,
+        g?.duplicateMs ?? 0,
+        g?.textHash ?? '',
+        g?.member ?? '',
+      ]
+      let res = (await send(redis, 5, ...keysAndArgs)) as number[]
+      if (res[0] === -1) {
+        await seed(redis, 2, keys.chatSeq(channel), keys.chatHistory(channel), await opts.seedFloor())
+        res = (await send(redis, 5, ...keysAndArgs)) as number[]
       }
-      if (seq < 0) throw new Error('chat sequence could not be seeded')
-      return seq
+      const [outcome, value] = res as [number, number]
+      if (outcome === 1) return { ok: true, seq: value }
+      if (outcome === 2 || outcome === 3 || outcome === 4)
+        return { ok: false, refused: outcome, retryAfterMs: value }
+      throw new Error('chat sequence could not be seeded')
     },
     async publishControl(channel, event) {
       await redis.publish(keys.chatTopic(channel), `i\n${JSON.stringify(event)}`)

@@ -5,16 +5,34 @@
  * Kept small on purpose: an idle socket must cost a few KB, so per-socket state is plain fields
  * (no per-socket timers or closures); heartbeats and presence run from the hub's shared timers.
  */
+import type { Duplex } from 'node:stream'
 import type { WebSocket } from 'ws'
+import * as wsModule from 'ws'
 import { type ChatRole, CloseCode, type You } from './protocol.js'
 
 export type Identity = { userId: string; username: string; sid: string; siteRole: 'user' | 'admin' }
 
-/** Chat seq 0 marks a frame without a sequence (viewers, moderation, stream events). */
-type Pending = [seq: number, frame: Buffer]
+/** A framed message (see textFrame); seq 0 marks one without a sequence (viewers, moderation, stream events). */
+export type Pending = [seq: number, frame: Buffer]
 
-const SEND_OPTS = { binary: false } as const
 const OPEN = 1
+
+// ws exports its frame builder (`Sender.frame`, public in ws 8) but @types/ws does not declare it.
+const { Sender } = wsModule as unknown as {
+  Sender: { frame(data: Buffer, options: Record<string, unknown>): Buffer[] }
+}
+
+/**
+ * The complete WebSocket text frame for `payload`. Server frames are never masked, so one
+ * broadcast is framed once and the very same bytes are written to every socket (the "prepared
+ * message" of uWebSockets and gorilla/websocket). Safe to mix with ws's own sends because,
+ * without permessage-deflate, ws writes each frame to the socket synchronously and whole.
+ */
+export function textFrame(payload: Buffer): Buffer {
+  return Buffer.concat(
+    Sender.frame(payload, { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false }),
+  )
+}
 
 export type ConnLimits = {
   maxBufferedBytes: number
@@ -48,6 +66,8 @@ export class Conn {
   constructor(
     readonly id: string,
     readonly ws: WebSocket,
+    /** The TCP socket under `ws`, for write batching. */
+    readonly socket: Duplex,
     readonly channel: string,
     readonly identity: Identity | null,
     readonly viewerKey: string,
@@ -84,7 +104,7 @@ export class Conn {
     if (you && this.state === 'live') this.sendJson({ type: 'you', ...you })
   }
 
-  /** Sends a pre-serialized frame, or queues it while the welcome is being prepared. */
+  /** Sends a prepared frame (textFrame), or queues it while the welcome is being prepared. */
   deliver(frame: Buffer, seq = 0): void {
     if (this.state === 'live') {
       if (seq !== 0) {
@@ -99,6 +119,17 @@ export class Conn {
     }
   }
 
+  /** Several frames in one write (one syscall) when a burst arrived in one turn of the event loop. */
+  deliverBatch(batch: readonly Pending[]): void {
+    if (batch.length === 1) {
+      this.deliver(batch[0]![1], batch[0]![0])
+      return
+    }
+    this.socket.cork()
+    for (const [seq, frame] of batch) this.deliver(frame, seq)
+    this.socket.uncork()
+  }
+
   /** Goes live: drops queued chat the welcome already covered, sends the rest in order. */
   goLive(welcomeSeq: number): void {
     if (this.state !== 'syncing') return
@@ -109,20 +140,20 @@ export class Conn {
     for (const [seq, frame] of queued) this.deliver(frame, seq)
   }
 
+  /** A frame for this socket alone (welcome, acks, errors). */
   sendJson(frame: unknown): void {
     if (this.state === 'closed') return
-    this.write(Buffer.from(JSON.stringify(frame)))
+    this.write(textFrame(Buffer.from(JSON.stringify(frame))))
   }
 
-  private write(frame: Buffer): void {
-    const ws = this.ws
-    if (ws.readyState !== OPEN) return
+  private write(wire: Buffer): void {
+    if (this.ws.readyState !== OPEN) return
     // Slow consumer: bytes we could not hand to the kernel pile up in Node's memory.
-    if (ws.bufferedAmount + frame.length > this.limits.maxBufferedBytes) {
+    if (this.ws.bufferedAmount + wire.length > this.limits.maxBufferedBytes) {
       this.close(CloseCode.TOO_SLOW, 'too slow')
       return
     }
-    ws.send(frame, SEND_OPTS)
+    this.socket.write(wire)
   }
 
   /**

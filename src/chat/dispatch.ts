@@ -27,12 +27,10 @@ import { sendMessage } from './send.js'
 
 const RESUME_PAGE = 200
 
-/** Entry point for every text or binary frame a socket sends. */
-export function receive(deps: Deps, conn: Conn, data: string | ArrayBuffer | unknown): void {
-  const bytes =
-    typeof data === 'string' ? Buffer.byteLength(data) : data instanceof ArrayBuffer ? data.byteLength : 0
+/** Entry point for every frame a socket sends: `text` is null for a binary frame. */
+export function receive(deps: Deps, conn: Conn, bytes: number, text: string | null): void {
   if (!conn.admitFrame(bytes, deps.now())) return
-  const parsed = parseClientFrame(data)
+  const parsed = parseClientFrame(text ?? new ArrayBuffer(0))
   if (!parsed.ok) {
     conn.sendJson(errorFrame(parsed.error, parsed.ref))
     return

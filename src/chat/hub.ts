@@ -22,7 +22,7 @@ import { pushViewers, refreshPresence } from '../presence/viewers.js'
 import type { Redis } from '../redis/client.js'
 import type { Keys } from '../redis/keys.js'
 import type { ChatBroker, Inbound } from './broker.js'
-import type { Conn } from './connection.js'
+import { type Conn, textFrame } from './connection.js'
 import type { ChatHistory } from './history.js'
 import { CloseCode, type ServerFrame } from './protocol.js'
 import { Room } from './room.js'
@@ -189,20 +189,32 @@ export class ChatHub {
 
   /** Serializes once, then hands the same bytes to every socket of the room. */
   broadcast(room: Room, frame: ServerFrame, filter?: (c: Conn) => boolean): void {
-    const buf = Buffer.from(JSON.stringify(frame))
-    for (const conn of room.conns) if (!filter || filter(conn)) conn.deliver(buf)
+    const wire = textFrame(Buffer.from(JSON.stringify(frame)))
+    for (const conn of room.conns) if (!filter || filter(conn)) conn.deliver(wire)
   }
 
   private onBroker(channel: string, msg: Inbound): void {
     const room = this.rooms.get(channel)
     if (!room) return
     if (msg.kind === 'message') {
-      for (const conn of room.conns) conn.deliver(msg.frame, msg.seq)
-    } else if (msg.kind === 'control') {
+      // Batching: every message of this turn (one Redis read can carry many) goes to each socket
+      // in one write at the end of the turn, instead of one syscall per message per socket.
+      if (room.outbox.push([msg.seq, textFrame(msg.frame)]) === 1) setImmediate(() => this.flush(room))
+      return
+    }
+    this.flush(room) // keep order: chat already received goes out before what follows it
+    if (msg.kind === 'control') {
       applyControl(this, room, msg.event, this.d.now(), this.d.log)
     } else {
       applyStream(this, room, msg.event)
     }
+  }
+
+  private flush(room: Room): void {
+    if (room.outbox.length === 0) return
+    const batch = room.outbox
+    room.outbox = []
+    for (const conn of room.conns) conn.deliverBatch(batch)
   }
 
   private onRevoked(payload: string): void {

@@ -161,7 +161,19 @@ describe('a socket under random frames', () => {
       terminate: () => {},
     }
     const limits = { maxBufferedBytes: 1 << 20, maxFrameBytes, floodPerS: 5, floodBurst }
-    return [new ConnClass('c1', ws as never, 'ch', null, 'ip:x', limits, 0), sent]
+    return [
+      new ConnClass(
+        'c1',
+        ws as never,
+        { cork() {}, uncork() {}, write() {} } as never,
+        'ch',
+        null,
+        'ip:x',
+        limits,
+        0,
+      ),
+      sent,
+    ]
   }
 
   it('answers each frame within budget, and closes with a 45xx code otherwise — never throws', () => {

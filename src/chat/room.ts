@@ -8,7 +8,7 @@ import { and, eq } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { channelBans, channelModerators, channels, follows } from '../db/schema/index.js'
 import type { LiveRegistry } from '../live/registry.js'
-import type { Conn, Identity } from './connection.js'
+import type { Conn, Identity, Pending } from './connection.js'
 import type { ChatRole, PublicSettings } from './protocol.js'
 import type { ChannelRules } from './rules.js'
 
@@ -36,6 +36,8 @@ export class Room {
   peakSeen = 0
   uniqueSeen = 0
   ready: Promise<void> = Promise.resolve()
+  /** Chat frames from Redis waiting for the end of this event-loop turn (see ChatHub.onBroker). */
+  outbox: Pending[] = []
   lingerTimer: NodeJS.Timeout | null = null
 
   constructor(readonly name: string) {}

@@ -1,27 +1,76 @@
 /**
- * @module chat/scripts — the Lua behind chat: ordered publish, sequence seeding and the
- * admission check. Time always comes in as ARGV (the caller's injected clock); PEXPIRE only
- * garbage-collects idle keys.
+ * @module chat/scripts — the Lua behind chat: admission + ordered publish, and sequence
+ * seeding. Time always comes in as ARGV (the caller's injected clock); PEXPIRE only
+ * garbage-collects idle keys. Scripts run by SHA (EVALSHA), sent in full only when Redis does
+ * not know them yet.
  */
+import { createHash } from 'node:crypto'
+import type { Redis } from '../redis/client.js'
+
+export type Script = (redis: Redis, numKeys: number, ...args: (string | number)[]) => Promise<unknown>
+
+export function script(lua: string): Script {
+  const sha = createHash('sha1').update(lua).digest('hex')
+  return async (redis, numKeys, ...args) => {
+    try {
+      return await redis.evalsha(sha, numKeys, ...args)
+    } catch (err) {
+      if (!(err as Error).message.startsWith('NOSCRIPT')) throw err
+      return redis.eval(lua, numKeys, ...args)
+    }
+  }
+}
 
 /**
- * Allocates the next sequence number, appends the frame to the history stream and publishes it,
- * in one step. Because Redis runs scripts one at a time, the order subscribers see equals the
+ * Sends one chat message: the admission check (optional) and the publish, in ONE round trip.
+ *
+ * Admission — everything a message must pass in Redis, checked and recorded together so
+ * concurrent sends on different instances cannot overshoot: slow mode, duplicate text, then the
+ * sliding-window rate limit. Nothing is recorded unless all pass.
+ *
+ * Publish — allocates the next sequence number, appends the frame to the history stream and
+ * publishes it. Because Redis runs scripts one at a time, the order subscribers see equals the
  * sequence order equals the history order: a reader that subscribes first and then reads the
  * stream can never fall into a gap between the two.
- * KEYS: state hash (seq, floor), history stream, pub/sub topic
- * ARGV: frame head (ends with `"seq":`), frame tail, stream MAXLEN, stream TTL ms
- * → the new seq, or -1 when the state is missing and must be seeded from Postgres first.
+ *
+ * KEYS: state hash (seq, floor), history stream, pub/sub topic, rate zset, last-message hash
+ * ARGV: frame head (ends with `"seq":`), frame tail, stream MAXLEN, stream TTL ms,
+ *       gate ('1' = check admission), now, rate window ms, rate max, slow mode ms, duplicate ms,
+ *       text hash, unique member
+ * → {1, seq} · {2, retryMs} slow mode · {3, retryMs} duplicate · {4, retryMs} rate limited
+ *   · {-1} the sequence state is missing and must be seeded from Postgres first (nothing recorded)
  */
-export const PUBLISH_MESSAGE = `
-if not redis.call('HGET', KEYS[1], 'seq') then return -1 end
+export const SEND_MESSAGE = `
+local gate = ARGV[5] == '1'
+local now = tonumber(ARGV[6])
+local window = tonumber(ARGV[7])
+local slow = tonumber(ARGV[9])
+local dup = tonumber(ARGV[10])
+if gate then
+  local last = redis.call('HMGET', KEYS[5], 'at', 'hash')
+  local lastAt = tonumber(last[1])
+  if slow > 0 and lastAt and now - lastAt < slow then return {2, slow - (now - lastAt)} end
+  if dup > 0 and lastAt and last[2] == ARGV[11] and now - lastAt < dup then return {3, dup - (now - lastAt)} end
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[8]) then
+    local oldest = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+    return {4, math.max(1, tonumber(oldest[2]) + window - now)}
+  end
+end
+if not redis.call('HGET', KEYS[1], 'seq') then return {-1} end
+if gate then
+  redis.call('ZADD', KEYS[4], now, ARGV[12])
+  redis.call('PEXPIRE', KEYS[4], window)
+  redis.call('HSET', KEYS[5], 'at', now, 'hash', ARGV[11])
+  redis.call('PEXPIRE', KEYS[5], math.max(slow, dup, 1000))
+end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('HSET', KEYS[1], 'floor', seq) end
 local frame = ARGV[1] .. seq .. ARGV[2]
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], seq .. '-0', 'f', frame)
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 redis.call('PUBLISH', KEYS[3], 'm ' .. seq .. '\\n' .. frame)
-return seq
+return {1, seq}
 `
 
 /**
@@ -45,35 +94,4 @@ if redis.call('HSETNX', KEYS[1], 'seq', floor) == 1 then
   redis.call('HSET', KEYS[1], 'floor', floor + 1)
 end
 return tonumber(redis.call('HGET', KEYS[1], 'seq'))
-`
-
-/**
- * Everything a message must pass in Redis, checked and recorded together so concurrent sends on
- * different instances cannot overshoot: slow mode, duplicate text, then the sliding-window rate
- * limit. Nothing is recorded unless all pass.
- * KEYS: rate zset, last-message hash
- * ARGV: now, rate window ms, rate max, slow mode ms (0 = off), duplicate window ms (0 = off),
- *       text hash, unique member
- * → {1} admitted · {2, retryMs} slow mode · {3, retryMs} duplicate · {4, retryMs} rate limited
- */
-export const ADMIT = `
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local max = tonumber(ARGV[3])
-local slow = tonumber(ARGV[4])
-local dup = tonumber(ARGV[5])
-local last = redis.call('HMGET', KEYS[2], 'at', 'hash')
-local lastAt = tonumber(last[1])
-if slow > 0 and lastAt and now - lastAt < slow then return {2, slow - (now - lastAt)} end
-if dup > 0 and lastAt and last[2] == ARGV[6] and now - lastAt < dup then return {3, dup - (now - lastAt)} end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= max then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {4, math.max(1, tonumber(oldest[2]) + window - now)}
-end
-redis.call('ZADD', KEYS[1], now, ARGV[7])
-redis.call('PEXPIRE', KEYS[1], window)
-redis.call('HSET', KEYS[2], 'at', now, 'hash', ARGV[6])
-redis.call('PEXPIRE', KEYS[2], math.max(slow, dup, 1000))
-return {1}
 `

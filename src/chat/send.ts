@@ -9,10 +9,9 @@ import type { Conn } from './connection.js'
 import { ChatError, type ChatFrame } from './protocol.js'
 import type { Room } from './room.js'
 import { checkContent, cleanText, normalizeForMatch } from './rules.js'
-import { ADMIT } from './scripts.js'
 
-const ADMIT_CODES = { 2: 'SLOW_MODE', 3: 'DUPLICATE', 4: 'RATE_LIMITED' } as const
-const ADMIT_MESSAGES = {
+const REFUSALS = { 2: 'SLOW_MODE', 3: 'DUPLICATE', 4: 'RATE_LIMITED' } as const
+const REFUSAL_MESSAGES = {
   2: 'slow mode is on: wait before sending another message',
   3: 'you already sent that message; say something different',
   4: 'you are sending messages too fast',
@@ -51,33 +50,30 @@ export async function sendMessage(deps: Deps, conn: Conn, room: Room, rawText: s
   const id = conn.identity!
   const { config } = deps
 
-  const hash = createHash('sha256').update(normalizeForMatch(text)).digest('base64url').slice(0, 22)
-  const verdict = (await deps.redis.eval(
-    ADMIT,
-    2,
-    deps.keys.chatRate(room.name, id.userId),
-    deps.keys.chatLast(room.name, id.userId),
-    now,
-    config.CHAT_RATE_WINDOW_S * 1000,
-    conn.privileged ? config.CHAT_RATE_LIMIT_MOD : config.CHAT_RATE_LIMIT,
-    conn.privileged ? 0 : room.rules.slowModeSeconds * 1000,
-    conn.privileged ? 0 : config.CHAT_DUPLICATE_WINDOW_S * 1000,
-    hash,
-    `${now}:${randomBytes(6).toString('hex')}`,
-  )) as [number, number?]
-  const outcome = verdict[0] as 1 | 2 | 3 | 4
-  if (outcome !== 1) throw new ChatError(ADMIT_CODES[outcome], ADMIT_MESSAGES[outcome], verdict[1] ?? 1000)
-
   const msg = {
     id: randomUUID(),
     user: { username: id.username, role: conn.role },
     text,
     ts: new Date(now).toISOString(),
   }
-  const seq = await deps.chat.broker.publishMessage(room.name, msg, () =>
-    deps.chat.history.maxStoredSeq(room.channelId),
-  )
-  const frame: ChatFrame = { type: 'chat', seq, ...msg }
+  const result = await deps.chat.broker.publishMessage(room.name, msg, {
+    seedFloor: () => deps.chat.history.maxStoredSeq(room.channelId),
+    gate: {
+      rateKey: deps.keys.chatRate(room.name, id.userId),
+      lastKey: deps.keys.chatLast(room.name, id.userId),
+      now,
+      windowMs: config.CHAT_RATE_WINDOW_S * 1000,
+      max: conn.privileged ? config.CHAT_RATE_LIMIT_MOD : config.CHAT_RATE_LIMIT,
+      // Owner, moderators and admins skip slow mode and duplicate suppression, not the rate limit.
+      slowMs: conn.privileged ? 0 : room.rules.slowModeSeconds * 1000,
+      duplicateMs: conn.privileged ? 0 : config.CHAT_DUPLICATE_WINDOW_S * 1000,
+      textHash: createHash('sha256').update(normalizeForMatch(text)).digest('base64url').slice(0, 22),
+      member: `${now}:${randomBytes(6).toString('hex')}`,
+    },
+  })
+  if (!result.ok)
+    throw new ChatError(REFUSALS[result.refused], REFUSAL_MESSAGES[result.refused], result.retryAfterMs)
+  const frame: ChatFrame = { type: 'chat', seq: result.seq, ...msg }
   await storeWithRetry(deps, room.channelId, frame, id.userId)
   return frame
 }

@@ -2,7 +2,7 @@
  * @module chat/ws-route — `GET /ws/channels/:name`: the checks that run BEFORE the upgrade (so a
  * refusal is a plain HTTP 403/404/401 on the handshake), then the socket's event wiring.
  */
-import { upgradeWebSocket } from '@hono/node-server'
+import { type HttpBindings, upgradeWebSocket } from '@hono/node-server'
 import { eq } from 'drizzle-orm'
 import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
@@ -19,9 +19,10 @@ type SocketEnv = AppEnv & { Variables: { chatIdentity: Identity | null } }
 
 const CHANNEL_RE = /^[a-z0-9_]{3,24}$/
 const CONN = Symbol('chat.conn')
+type Tagged = WebSocket & { [CONN]?: Conn }
 
-function onPong(this: WebSocket) {
-  const conn = (this as unknown as Record<symbol, Conn | undefined>)[CONN]
+function onPong(this: Tagged) {
+  const conn = this[CONN]
   if (conn) conn.alive = true
 }
 
@@ -64,6 +65,48 @@ export const chatSocketRoutes = (deps: Deps) => {
     floodPerS: config.CHAT_FLOOD_FRAMES_PER_S,
     floodBurst: config.CHAT_FLOOD_BURST,
   }
+  // One set of listeners shared by every socket (the socket finds its Conn through CONN), so an
+  // idle socket carries no closures of its own.
+  function onMessage(this: Tagged, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) {
+    const conn = this[CONN]
+    if (!conn) return
+    const bytes = Array.isArray(data)
+      ? data.reduce((n, b) => n + b.length, 0)
+      : data instanceof ArrayBuffer
+        ? data.byteLength
+        : data.length
+    receive(
+      deps,
+      conn,
+      bytes,
+      isBinary ? null : Array.isArray(data) ? Buffer.concat(data).toString() : data.toString(),
+    )
+  }
+  function onClose(this: Tagged) {
+    const conn = this[CONN]
+    if (conn) deps.chat.hub.leave(conn)
+  }
+  function onError(this: Tagged) {
+    // ws closes the socket itself (e.g. 1009 for an oversized frame); 'close' follows.
+  }
+  /**
+   * Takes the socket over from the Hono adapter once it is open. The adapter's own listeners
+   * close over the whole request context (Request, headers, IncomingMessage, the per-request
+   * logger): ~10 KB per socket for as long as it stays open. With them removed, an idle socket
+   * costs what ws itself costs. The adapter attaches them synchronously right after onOpen
+   * returns, so a microtask later they are all there to remove; frames it buffered before
+   * onOpen were already replayed to `onMessage` below by then.
+   */
+  function adopt(raw: Tagged) {
+    raw.removeAllListeners('message')
+    raw.removeAllListeners('close')
+    raw.removeAllListeners('error')
+    raw.on('message', onMessage)
+    raw.on('close', onClose)
+    raw.on('error', onError)
+    if (raw.readyState !== raw.OPEN && raw[CONN]) deps.chat.hub.leave(raw[CONN])
+  }
+
   return new Hono<SocketEnv>().get(
     '/channels/:name',
     handshake(deps),
@@ -72,18 +115,37 @@ export const chatSocketRoutes = (deps: Deps) => {
       const channel = c.req.param('name')!
       // Unique viewers: a signed-in user counts once however many tabs; anonymous viewers by address.
       const viewerKey = identity ? `u:${identity.userId}` : `ip:${c.var.clientIp}`
+      const socket = (c.env as HttpBindings).incoming.socket
       let conn: Conn | undefined
       return {
         onOpen(_evt, ws) {
-          const raw = ws.raw as WebSocket
-          conn = new Conn(deps.chat.hub.nextConnId(), raw, channel, identity, viewerKey, limits, deps.now())
-          ;(raw as unknown as Record<symbol, Conn>)[CONN] = conn
+          const raw = ws.raw as Tagged
+          conn = new Conn(
+            deps.chat.hub.nextConnId(),
+            raw,
+            socket,
+            channel,
+            identity,
+            viewerKey,
+            limits,
+            deps.now(),
+          )
+          raw[CONN] = conn
           raw.on('pong', onPong)
           // Frames that arrive before the welcome is out wait for it.
           conn.queue = deps.chat.hub.open(conn)
+          queueMicrotask(() => adopt(raw))
         },
+        // Only frames the adapter buffered before onOpen come this way (see adopt).
         onMessage(evt) {
-          if (conn) receive(deps, conn, evt.data)
+          const data = evt.data
+          if (conn)
+            receive(
+              deps,
+              conn,
+              typeof data === 'string' ? Buffer.byteLength(data) : 0,
+              typeof data === 'string' ? data : null,
+            )
         },
         onClose() {
           if (conn) deps.chat.hub.leave(conn)

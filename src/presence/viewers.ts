@@ -5,6 +5,7 @@
  * viewers). Every instance computes the same count from Redis, so sockets agree everywhere.
  */
 
+import { textFrame } from '../chat/connection.js'
 import type { ServerFrame } from '../chat/protocol.js'
 import type { Room } from '../chat/room.js'
 import type { Db } from '../db/client.js'
@@ -32,7 +33,7 @@ export async function pushViewers(hub: Rooms, presence: Presence, db: Db): Promi
     let frame: Buffer | undefined
     for (const conn of room.conns) {
       if (conn.state !== 'live' || conn.viewers === n) continue
-      frame ??= Buffer.from(JSON.stringify({ type: 'viewers', count: n } satisfies ServerFrame))
+      frame ??= textFrame(Buffer.from(JSON.stringify({ type: 'viewers', count: n } satisfies ServerFrame)))
       conn.viewers = n
       conn.deliver(frame)
     }
