@@ -6,7 +6,7 @@
  * anything older is read from Postgres. Deleted messages are removed from both (XDEL / deleted_at),
  * so neither welcome history nor resume ever returns them.
  */
-import { and, asc, desc, eq, gt, isNull, lt, max, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, inArray, isNull, lt, max } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { channels, chatMessages, users } from '../db/schema/index.js'
 import type { Redis } from '../redis/client.js'
@@ -207,10 +207,16 @@ export async function purgeExpiredMessages(
   const cutoff = new Date(now - retentionDays * 86_400_000)
   let total = 0
   for (;;) {
-    const res = await db.execute(sql`
-      delete from ${chatMessages} where ${chatMessages.id} in (
-        select ${chatMessages.id} from ${chatMessages} where ${chatMessages.createdAt} < ${cutoff} limit ${batch})`)
-    const n = (res as unknown as { count: number }).count ?? 0
+    const oldest = db
+      .select({ id: chatMessages.id })
+      .from(chatMessages)
+      .where(lt(chatMessages.createdAt, cutoff))
+      .limit(batch)
+    const deleted = await db
+      .delete(chatMessages)
+      .where(inArray(chatMessages.id, oldest))
+      .returning({ id: chatMessages.id })
+    const n = deleted.length
     total += n
     if (n < batch) return total
   }
