@@ -12,18 +12,14 @@
  */
 import { randomBytes } from 'node:crypto'
 import { eq } from 'drizzle-orm'
-import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
 import { users } from '../db/schema/index.js'
-import type { LiveRegistry } from '../live/registry.js'
-import type { Logger } from '../log.js'
 import type { Presence } from '../presence/presence.js'
 import { pushViewers, refreshPresence } from '../presence/viewers.js'
-import type { Redis } from '../redis/client.js'
-import type { Keys } from '../redis/keys.js'
 import type { ChatBroker, Inbound } from './broker.js'
 import { type Conn, textFrame } from './connection.js'
 import type { ChatHistory } from './history.js'
+import type { ChatDeps } from './index.js'
 import { CloseCode, type ServerFrame } from './protocol.js'
 import { Room } from './room.js'
 import { applyControl, applyStream } from './room-events.js'
@@ -31,15 +27,7 @@ import { applyControl, applyStream } from './room-events.js'
 export const WELCOME_HISTORY = 50
 const ROOM_LINGER_MS = 5000
 
-export type HubDeps = {
-  config: Config
-  log: Logger
-  db: Db
-  redis: Redis
-  redisSub: Redis
-  keys: Keys
-  now: () => number
-  live: LiveRegistry
+export type HubDeps = ChatDeps & {
   broker: ChatBroker
   history: ChatHistory
   presence: Presence

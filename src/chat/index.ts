@@ -2,29 +2,19 @@
  * @module chat — assembles the chat roles (broker, history, presence, hub) for the composition
  * root. One real implementation of each, over the process's Redis and Postgres clients.
  */
-import type { Config } from '../config.js'
-import type { Db } from '../db/client.js'
-import type { LiveRegistry } from '../live/registry.js'
-import type { Logger } from '../log.js'
+
+import type { Deps } from '../deps.js'
 import { createRedisPresence, type Presence } from '../presence/presence.js'
-import type { Redis } from '../redis/client.js'
-import type { Keys } from '../redis/keys.js'
 import { type ChatBroker, createRedisChatBroker } from './broker.js'
 import { type ChatHistory, createChatHistory, purgeExpiredMessages } from './history.js'
 import { ChatHub } from './hub.js'
 
 export type Chat = { hub: ChatHub; broker: ChatBroker; history: ChatHistory; presence: Presence }
 
-export function createChat(d: {
-  config: Config
-  log: Logger
-  db: Db
-  redis: Redis
-  redisSub: Redis
-  keys: Keys
-  now: () => number
-  live: LiveRegistry
-}): Chat {
+/** What chat needs from the composition root (built before `Deps` itself, which holds the chat). */
+export type ChatDeps = Pick<Deps, 'config' | 'log' | 'db' | 'redis' | 'redisSub' | 'keys' | 'now' | 'live'>
+
+export function createChat(d: ChatDeps): Chat {
   const historyMax = d.config.CHAT_REDIS_HISTORY
   const broker = createRedisChatBroker({ redis: d.redis, redisSub: d.redisSub, keys: d.keys, historyMax })
   const history = createChatHistory({ db: d.db, redis: d.redis, keys: d.keys, historyMax })
@@ -39,10 +29,7 @@ export function createChat(d: {
 }
 
 /** Deletes chat older than CHAT_RETENTION_DAYS every 10 minutes (harmless if several instances do it). */
-export function startChatRetention(
-  d: { db: Db; config: Config; log: Logger; now: () => number },
-  intervalMs = 10 * 60_000,
-) {
+export function startChatRetention(d: Pick<Deps, 'db' | 'config' | 'log' | 'now'>, intervalMs = 10 * 60_000) {
   const run = () =>
     purgeExpiredMessages(d.db, d.config.CHAT_RETENTION_DAYS, d.now()).then(
       (n) => n > 0 && d.log.info({ deleted: n }, 'chat: retention purge'),
