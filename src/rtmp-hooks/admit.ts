@@ -12,25 +12,51 @@ export type Admission =
   | { ok: true; channel: string; result: Exclude<PublishResult, { outcome: 'busy' }> }
   | { ok: false; status: 403 | 409; reason: string }
 
+/**
+ * `replace`: only on_publish may replace the key's own live connection; adoption from on_update
+ * must never displace a live publisher.
+ */
 export async function admitPublisher(
   deps: Deps,
   node: string,
   clientId: string,
   key: string,
+  opts: { replace: boolean },
 ): Promise<Admission> {
   const verdict = await verifyStreamKey(deps, key)
   if (!verdict.ok) return { ok: false, status: 403, reason: verdict.reason }
   if (await deps.live.isKicked(verdict.keyId)) return { ok: false, status: 403, reason: 'kicked' }
-  const result = await deps.live.publish({
-    channel: verdict.channel,
-    channelId: verdict.channelId,
-    userId: verdict.userId,
-    keyId: verdict.keyId,
-    node,
-    clientId,
-    maxSessionS: deps.config.PLAN_LIMITS[verdict.plan].maxSessionS,
-  })
+  const claim = () =>
+    deps.live.publish({
+      channel: verdict.channel,
+      channelId: verdict.channelId,
+      userId: verdict.userId,
+      keyId: verdict.keyId,
+      node,
+      clientId,
+      maxSessionS: deps.config.PLAN_LIMITS[verdict.plan].maxSessionS,
+    })
+  let result = await claim()
+  if (
+    result.outcome === 'busy' &&
+    opts.replace &&
+    (await replacesOwnConnection(deps, verdict.channel, verdict.keyId))
+  )
+    result = await claim()
   if (result.outcome === 'busy') return { ok: false, status: 409, reason: 'channel_live' }
   await touchStreamKey(deps, verdict.keyId)
   return { ok: true, channel: verdict.channel, result }
+}
+
+/**
+ * The same key publishing while its channel is live is the broadcaster's own encoder coming back
+ * while nginx still holds the old, often half-open, connection (OBS reconnects faster than TCP
+ * notices). The new connection replaces the old one: the old session ends as `replaced` and its
+ * publisher is dropped before we answer, or nginx would refuse the renamed stream as "already
+ * publishing". Another key of the same channel is a second encoder and stays refused.
+ */
+async function replacesOwnConnection(deps: Deps, channel: string, keyId: string): Promise<boolean> {
+  const current = await deps.live.get(channel)
+  if (current?.state !== 'live' || current.keyId !== keyId) return false
+  return deps.live.end(channel, 'replaced', { onlyKeyId: keyId })
 }

@@ -128,6 +128,24 @@ describe('on_publish', () => {
     })
   })
 
+  it('lets the same key replace its own live connection, ending the old session as replaced', async () => {
+    const b = await broadcaster()
+    await hook('publish', publishBody(b.key, b.clientId))
+    const old = (await t.deps.live.get(b.channel))!
+    const reconnect = clientSeq++
+    const res = await hook('publish', publishBody(b.key, reconnect))
+    expect(res.status).toBe(302)
+    const now = (await t.deps.live.get(b.channel))!
+    expect(now).toMatchObject({ state: 'live', clientId: String(reconnect) })
+    expect(now.sessionId).not.toBe(old.sessionId)
+    const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, old.sessionId))
+    expect(row!.endReason).toBe('replaced')
+    // The replaced connection's own hooks are ignored or refused from now on.
+    await hook('publish-done', doneBody(b.key, b.clientId))
+    expect(await t.deps.live.get(b.channel)).toMatchObject({ state: 'live', clientId: String(reconnect) })
+    expect((await hook('update', updateBody(b.key, b.clientId))).status).toBe(403)
+  })
+
   it('refuses a malformed form with 400', async () => {
     expect((await hook('publish', 'app=live&call=publish&clientid=abc&name=x')).status).toBe(400)
     expect((await hook('publish', 'app=other&call=publish&clientid=1&name=x')).status).toBe(400)

@@ -39,7 +39,7 @@ export const rtmpHookRoutes = (deps: Deps) =>
         const body = await readBody(c)
         const form = body === null ? null : parseHookForm(PublishForm, body)
         if (!form) return c.text('bad request', 400)
-        const admission = await admitPublisher(deps, c.var.node, form.clientid, form.name)
+        const admission = await admitPublisher(deps, c.var.node, form.clientid, form.name, { replace: true })
         if (!admission.ok) {
           c.var.log.info(
             { node: c.var.node, clientId: form.clientid, reason: admission.reason },
@@ -66,7 +66,7 @@ export const rtmpHookRoutes = (deps: Deps) =>
         // Ended on purpose (kicked, revoked, limit, idle): drop it. Otherwise the registry lost
         // track of a healthy stream; re-verify the key nginx still reports and adopt it.
         if (await deps.live.wasEndedOnPurpose(node, form.clientid)) return c.text('forbidden', 403)
-        const admission = await admitPublisher(deps, node, form.clientid, form.name)
+        const admission = await admitPublisher(deps, node, form.clientid, form.name, { replace: false })
         c.var.log.info(
           { node, clientId: form.clientid, adopted: admission.ok },
           'update from an unknown publisher',

@@ -121,6 +121,33 @@ describe('taking a stream down', () => {
     }
   })
 
+  it('lets the same key replace its own live connection (the encoder came back before nginx noticed)', async () => {
+    const b = await broadcaster(stack.deps)
+    const first = startPublisher({ url: `${stack.rtmp}/${b.key}` })
+    const second = startPublisher({ url: `${stack.rtmp}/${b.key}`, realtime: true })
+    try {
+      await live(b.channel)
+      // Whichever connected first is replaced by the other; nginx must accept the newcomer.
+      const [s1, s2] = await waitFor(
+        async () => {
+          const rows = await sessionsOf(stack.deps, b.keyId)
+          return rows.length === 2 && rows[0]!.endedAt ? rows : null
+        },
+        { timeoutMs: 15_000, what: 'old session replaced' },
+      )
+      expect(s1!.endReason).toBe('replaced')
+      expect(s2!.endedAt).toBeNull()
+      const exited = await Promise.race([first.exited.then(() => 1), second.exited.then(() => 2)])
+      const survivor = exited === 1 ? second : first
+      const segment = await playlistAdvances(stack.http, b.channel, null)
+      await playlistAdvances(stack.http, b.channel, segment, 'the replacing stream is packaged')
+      expect(await stack.deps.live.get(b.channel)).toMatchObject({ state: 'live', sessionId: s2!.id })
+      expect(survivor.stderr()).not.toMatch(/error/i)
+    } finally {
+      await Promise.all([first.stop(), second.stop()])
+    }
+  })
+
   it('drops the stream when the plan’s maximum duration is reached', async () => {
     const b = await broadcaster(stack.deps)
     const { users } = await import('../../src/db/schema/index.js')
