@@ -6,60 +6,17 @@
  * Close codes 4500–4999 mean "do not reconnect as before": 4501 (session ended) reconnects
  * anonymously unless the session can be renewed; the rest wait longer before trying again.
  */
+
+// The wire types are the server's own (type-only: nothing from the server is bundled), so the
+// browser cannot drift from the protocol it speaks.
+import type { ChatFrame, PublicSettings, ServerFrame } from '../../chat/protocol.js'
 import { ApiError, api } from './api.js'
 import { getSession } from './session.js'
 
-export type ChatRole = 'owner' | 'moderator' | 'admin' | 'user'
-export type ChatMessage = {
-  type: 'chat'
-  id: string
-  seq: number
-  user: { username: string; role: ChatRole }
-  text: string
-  ts: string
-}
-export type You = {
-  username: string
-  role: ChatRole
-  bannedUntil: string | null
-  followingSince: string | null
-}
-export type StreamStatus = 'live' | 'reconnecting' | 'offline'
-export type Settings = {
-  slowModeSeconds: number
-  followersOnlyMinutes: number | null
-  emoteOnly: boolean
-  maxMessageLength: number
-}
-
-export type ServerFrame =
-  | {
-      type: 'welcome'
-      channel: string
-      live: boolean
-      status: StreamStatus
-      viewers: number
-      you: You | null
-      history: ChatMessage[]
-      seq: number
-      settings: Settings
-    }
-  | ChatMessage
-  | { type: 'history'; messages: ChatMessage[]; more: boolean; ref?: number | string }
-  | { type: 'chat.deleted'; id: string }
-  | { type: 'chat.cleared' }
-  | { type: 'user.timedout'; username: string; seconds: number; until: string }
-  | { type: 'user.banned'; username: string }
-  | { type: 'user.unbanned'; username: string }
-  | ({ type: 'chat.settings' } & Settings)
-  | ({ type: 'you' } & You)
-  | { type: 'viewers'; count: number }
-  | { type: 'stream.online'; startedAt: string; resumed: boolean }
-  | { type: 'stream.reconnecting' }
-  | { type: 'stream.offline'; reason: string }
-  | { type: 'ack'; ref?: number | string; id?: string; seq?: number }
-  | { type: 'pong'; ref?: number | string }
-  | { type: 'error'; code: string; message: string; ref?: number | string; retryAfterMs?: number }
+export type { ChatRole, ServerFrame, You } from '../../chat/protocol.js'
+export type ChatMessage = ChatFrame
+export type Settings = PublicSettings
+export type StreamStatus = Extract<ServerFrame, { type: 'welcome' }>['status']
 
 export type Identity = 'anonymous' | 'signed-in' | 'unverified'
 
