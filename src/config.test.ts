@@ -39,7 +39,13 @@ describe('loadConfig', () => {
     expect(errorOf({ ...base, RECONNECT_WINDOW_S: '-1' })).toContain('RECONNECT_WINDOW_S')
     expect(errorOf({ ...base, INGEST_NODES: 'node-a' })).toContain('INGEST_NODES')
     expect(errorOf({ HOOK_SECRET: base.HOOK_SECRET })).toContain('JWT_PRIVATE_KEY_FILE')
-    expect(errorOf({ ...base, JWT_PRIVATE_KEY: undefined as unknown as string, JWT_PRIVATE_KEY_FILE: '/nonexistent/key.pem' })).toContain('JWT_PRIVATE_KEY_FILE')
+    expect(
+      errorOf({
+        ...base,
+        JWT_PRIVATE_KEY: undefined as unknown as string,
+        JWT_PRIVATE_KEY_FILE: '/nonexistent/key.pem',
+      }),
+    ).toContain('JWT_PRIVATE_KEY_FILE')
   })
 
   it('treats empty variables as unset', () => {
