@@ -77,11 +77,12 @@ describe('reconnect window', () => {
     })
     expect(sessions).toHaveLength(1)
     expect(sessions[0]!.endReason).toBe('publisher_left')
-    // One online and one offline for the whole broadcast, the blip in between.
+    // One online and one offline for the whole broadcast: the blip, then the stop and its window.
     expect(await sessionEvents(stack.deps, sessions[0]!.id)).toEqual([
       'stream.online',
       'stream.reconnecting',
       'stream.resumed',
+      'stream.reconnecting',
       'stream.offline',
     ])
   })
