@@ -46,12 +46,14 @@ export const ConfigSchema = z
     APP_PORT: port.default(3000),
     HTTP_PORT: port.default(8080),
     RTMP_PORT: port.default(1935),
+    /** nginx's RTMPS port (TLS in front of RTMP_PORT); with an https PUBLIC_URL, OBS is told to use it. */
+    RTMPS_PORT: port.optional(),
     DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:54329/live'),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:63799'),
     /** Redis key prefix: lets several deployments (or test files) share one Redis. */
     REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]*$/).default(''),
     PUBLIC_URL: z.string().url().default('http://localhost:8080'),
-    /** What OBS is told to use; defaults to PUBLIC_URL's host on RTMP_PORT. */
+    /** What OBS is told to use; defaults to PUBLIC_URL's host on RTMP_PORT (rtmps on RTMPS_PORT when both are TLS). */
     RTMP_PUBLIC_URL: z.string().url().optional(),
     SMTP_URL: z.string().url().optional(),
     MAIL_FROM: z.string().default('Live <no-reply@localhost>'),
@@ -143,10 +145,15 @@ export const ConfigSchema = z
       }
     }
     const publicUrl = new URL(c.PUBLIC_URL)
+    // Broadcasters follow the site: a TLS site with an RTMPS port sends OBS over TLS too.
+    const rtmpDefault =
+      publicUrl.protocol === 'https:' && c.RTMPS_PORT !== undefined
+        ? `rtmps://${publicUrl.hostname}:${c.RTMPS_PORT}/live`
+        : `rtmp://${publicUrl.hostname}:${c.RTMP_PORT}/live`
     return {
       ...c,
       PUBLIC_URL: publicUrl.origin,
-      RTMP_PUBLIC_URL: c.RTMP_PUBLIC_URL ?? `rtmp://${publicUrl.hostname}:${c.RTMP_PORT}/live`,
+      RTMP_PUBLIC_URL: c.RTMP_PUBLIC_URL ?? rtmpDefault,
       ALLOWED_ORIGINS: c.ALLOWED_ORIGINS ?? [publicUrl.origin],
       jwtPrivateKeyPem,
       jwtPreviousPublicKeysPem,
