@@ -145,15 +145,10 @@ export const ConfigSchema = z
       }
     }
     const publicUrl = new URL(c.PUBLIC_URL)
-    // Broadcasters follow the site: a TLS site with an RTMPS port sends OBS over TLS too.
-    const rtmpDefault =
-      publicUrl.protocol === 'https:' && c.RTMPS_PORT !== undefined
-        ? `rtmps://${publicUrl.hostname}:${c.RTMPS_PORT}/live`
-        : `rtmp://${publicUrl.hostname}:${c.RTMP_PORT}/live`
     return {
       ...c,
       PUBLIC_URL: publicUrl.origin,
-      RTMP_PUBLIC_URL: c.RTMP_PUBLIC_URL ?? rtmpDefault,
+      RTMP_PUBLIC_URL: c.RTMP_PUBLIC_URL ?? defaultRtmpPublicUrl(publicUrl, c.RTMP_PORT, c.RTMPS_PORT),
       ALLOWED_ORIGINS: c.ALLOWED_ORIGINS ?? [publicUrl.origin],
       jwtPrivateKeyPem,
       jwtPreviousPublicKeysPem,
@@ -162,6 +157,13 @@ export const ConfigSchema = z
   })
 
 export type Config = z.output<typeof ConfigSchema>
+
+/** The OBS server on PUBLIC_URL's host. Broadcasters follow the site: an https site with RTMPS sends OBS over TLS too. */
+export function defaultRtmpPublicUrl(publicUrl: URL, rtmpPort: number, rtmpsPort?: number): string {
+  return publicUrl.protocol === 'https:' && rtmpsPort !== undefined
+    ? `rtmps://${publicUrl.hostname}:${rtmpsPort}/live`
+    : `rtmp://${publicUrl.hostname}:${rtmpPort}/live`
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError'

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ensureSelfSignedCert } from './tls.js'
+import { devTlsFiles, ensureSelfSignedCert } from './tls.js'
 
 const DAY_MS = 86_400_000
 const dirs: string[] = []
@@ -81,5 +81,36 @@ describe('ensureSelfSignedCert', () => {
         createPrivateKey(readFileSync(fixed.keyFile)),
       ),
     ).toBe(true)
+  })
+})
+
+describe('devTlsFiles', () => {
+  it('is off without a TLS port', () => {
+    expect(devTlsFiles({ HTTP_PORT: '8080' }, tempDir())).toBeUndefined()
+  })
+
+  it('generates a self-signed pair for HTTPS_PORT or RTMPS_PORT without certificate files, then reuses it', () => {
+    const dir = tempDir()
+    expect(devTlsFiles({ HTTPS_PORT: '8443' }, dir)).toEqual({
+      certFile: join(dir, 'cert.pem'),
+      keyFile: join(dir, 'key.pem'),
+      selfSigned: true,
+      generated: true,
+    })
+    expect(devTlsFiles({ RTMPS_PORT: '1936' }, dir)).toMatchObject({ selfSigned: true, generated: false })
+  })
+
+  it('uses the operator’s files as they are and refuses only one of them', () => {
+    const dir = tempDir()
+    const files = { TLS_CERT_FILE: '/etc/tls/fullchain.pem', TLS_KEY_FILE: '/etc/tls/privkey.pem' }
+    expect(devTlsFiles({ HTTPS_PORT: '8443', ...files }, dir)).toEqual({
+      certFile: files.TLS_CERT_FILE,
+      keyFile: files.TLS_KEY_FILE,
+      selfSigned: false,
+      generated: false,
+    })
+    expect(() => devTlsFiles({ RTMPS_PORT: '1936', TLS_CERT_FILE: files.TLS_CERT_FILE }, dir)).toThrow(
+      /TLS_CERT_FILE and TLS_KEY_FILE/,
+    )
   })
 })

@@ -85,3 +85,30 @@ export function ensureSelfSignedCert(dir: string, opts: SelfSignedOptions = {}):
   if (!validTo) throw new Error(`openssl wrote an unusable certificate in ${dir}`)
   return { certFile, keyFile, generated: true, validTo }
 }
+
+export interface TlsFiles {
+  certFile: string
+  keyFile: string
+  /** true for the generated dev certificate, which browsers and OBS do not trust */
+  selfSigned: boolean
+  /** true when the self-signed pair was (re)made by this call */
+  generated: boolean
+}
+
+/**
+ * The certificate `npm run dev` serves HTTPS_PORT/RTMPS_PORT with: TLS_CERT_FILE/TLS_KEY_FILE when
+ * given (both, or neither), else a self-signed pair under `dir`. Undefined when no TLS port is set.
+ */
+export function devTlsFiles(
+  env: NodeJS.ProcessEnv,
+  dir: string,
+  opts: SelfSignedOptions = {},
+): TlsFiles | undefined {
+  if (!env.HTTPS_PORT && !env.RTMPS_PORT) return undefined
+  const { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } = env
+  if (certFile && keyFile) return { certFile, keyFile, selfSigned: false, generated: false }
+  if (certFile || keyFile)
+    throw new Error('set both TLS_CERT_FILE and TLS_KEY_FILE, or neither for a self-signed one')
+  const made = ensureSelfSignedCert(dir, opts)
+  return { certFile: made.certFile, keyFile: made.keyFile, selfSigned: true, generated: made.generated }
+}
