@@ -66,4 +66,18 @@ describe('loadConfig', () => {
     expect(c.PUBLIC_URL).toBe('https://live.example')
     expect(c.secureCookies).toBe(true)
   })
+
+  it('tells OBS to use RTMPS when the site is https and RTMPS_PORT is set', () => {
+    const https = { ...base, PUBLIC_URL: 'https://live.example', RTMP_PORT: '1935' }
+    expect(loadConfig({ ...https, RTMPS_PORT: '1936' }).RTMP_PUBLIC_URL).toBe(
+      'rtmps://live.example:1936/live',
+    )
+    // Without an RTMPS port, or on a plain-http site, plain RTMP.
+    expect(loadConfig(https).RTMP_PUBLIC_URL).toBe('rtmp://live.example:1935/live')
+    expect(loadConfig({ ...base, RTMPS_PORT: '1936' }).RTMP_PUBLIC_URL).toBe('rtmp://localhost:1935/live')
+    // An explicit RTMP_PUBLIC_URL always wins.
+    const explicit = { ...https, RTMPS_PORT: '1936', RTMP_PUBLIC_URL: 'rtmp://ingest.example/live' }
+    expect(loadConfig(explicit).RTMP_PUBLIC_URL).toBe('rtmp://ingest.example/live')
+    expect(errorOf({ ...base, RTMPS_PORT: '0' })).toContain('RTMPS_PORT')
+  })
 })

@@ -52,6 +52,8 @@ export const ConfigSchema = z
     APP_PORT: port.default(3000),
     HTTP_PORT: port.default(8080),
     RTMP_PORT: port.default(1935),
+    /** nginx's RTMPS port (TLS in front of RTMP_PORT); with an https PUBLIC_URL, OBS is told to use it. */
+    RTMPS_PORT: port.optional(),
     DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:54329/live'),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:63799'),
     /** Redis key prefix: lets several deployments (or test files) share one Redis. */
@@ -60,7 +62,7 @@ export const ConfigSchema = z
       .regex(/^[a-zA-Z0-9:_-]*$/)
       .default(''),
     PUBLIC_URL: z.string().url().default('http://localhost:8080'),
-    /** What OBS is told to use; defaults to PUBLIC_URL's host on RTMP_PORT. */
+    /** What OBS is told to use; defaults to PUBLIC_URL's host on RTMP_PORT (rtmps on RTMPS_PORT when both are TLS). */
     RTMP_PUBLIC_URL: z.string().url().optional(),
     SMTP_URL: z.string().url().optional(),
     MAIL_FROM: z.string().default('Live <no-reply@localhost>'),
@@ -181,7 +183,7 @@ export const ConfigSchema = z
     return {
       ...c,
       PUBLIC_URL: publicUrl.origin,
-      RTMP_PUBLIC_URL: c.RTMP_PUBLIC_URL ?? `rtmp://${publicUrl.hostname}:${c.RTMP_PORT}/live`,
+      RTMP_PUBLIC_URL: c.RTMP_PUBLIC_URL ?? defaultRtmpPublicUrl(publicUrl, c.RTMP_PORT, c.RTMPS_PORT),
       ALLOWED_ORIGINS: c.ALLOWED_ORIGINS ?? [publicUrl.origin],
       jwtPrivateKeyPem,
       jwtPreviousPublicKeysPem,
@@ -190,6 +192,13 @@ export const ConfigSchema = z
   })
 
 export type Config = z.output<typeof ConfigSchema>
+
+/** The OBS server on PUBLIC_URL's host. Broadcasters follow the site: an https site with RTMPS sends OBS over TLS too. */
+export function defaultRtmpPublicUrl(publicUrl: URL, rtmpPort: number, rtmpsPort?: number): string {
+  return publicUrl.protocol === 'https:' && rtmpsPort !== undefined
+    ? `rtmps://${publicUrl.hostname}:${rtmpsPort}/live`
+    : `rtmp://${publicUrl.hostname}:${rtmpPort}/live`
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
