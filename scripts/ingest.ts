@@ -49,6 +49,9 @@ const nginx = await startNginx({
   appUpstreams: list('APP_UPSTREAMS').length ? list('APP_UPSTREAMS') : ['app:3000'],
   notifyUpdateTimeoutS: int('NOTIFY_UPDATE_S', 30),
   dropIdlePublisherS: int('DROP_IDLE_S', 30),
+  // Load balancers in front of this node whose X-Forwarded-For is believed; none by default.
+  trustedProxies: list('TRUSTED_PROXIES'),
+  ...(env.WORKER_CONNECTIONS ? { workerConnections: int('WORKER_CONNECTIONS', 32_768) } : {}),
 }).catch((err: Error) => {
   console.error(err.message)
   process.exit(1)
