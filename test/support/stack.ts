@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { type NginxHandle, startNginx } from '../../scripts/lib/nginx.js'
+import { type NginxHandle, type NginxOptions, startNginx } from '../../scripts/lib/nginx.js'
 import { freePort, waitUntil } from '../../scripts/lib/proc.js'
 import { loadConfig } from '../../src/config.js'
 import type { Deps } from '../../src/deps.js'
@@ -66,6 +66,8 @@ export type StackOptions = {
   notifyUpdateS?: number
   /** Run app instances as child processes (`node --import tsx src/main.ts`). */
   childApps?: boolean
+  /** Edge options for every nginx node (trusted proxies in front of it, sizing, limits). */
+  nginx?: Pick<NginxOptions, 'trustedProxies' | 'workerConnections' | 'limits'>
 }
 
 /**
@@ -184,6 +186,7 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
         controlPort: n.control,
         appUpstreams: appPorts.map((p) => `127.0.0.1:${p}`),
         notifyUpdateTimeoutS: notifyUpdateS,
+        ...opts.nginx,
       })
       nodes.push({
         id: n.id,
