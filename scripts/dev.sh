@@ -6,9 +6,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/ensure-deps.sh
 
 # Every WebSocket viewer costs nginx two descriptors (client + upstream) and the app one; the
-# renderer sizes nginx's worker for 32768 connections (~16,000 viewers), which needs ~66,560.
-# Anyone may raise the soft limit up to the hard one; only root can raise the hard limit.
-want=66560
+# renderer sizes nginx's worker for 32768 connections (~16,000 viewers), which needs 33,792.
+# Anyone may raise the soft limit up to the hard one; only CAP_SYS_RESOURCE (root outside most
+# containers) can raise the hard limit, and nginx is then sized to what it got.
+want=33792
 hard=$(ulimit -Hn)
 if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then
   ulimit -Hn "$want" 2>/dev/null || true

@@ -39,7 +39,7 @@ export interface NginxOptions {
   trustedProxies?: string[]
   /**
    * The one worker's connection budget, default 32768: each proxied WebSocket viewer takes two
-   * (client + upstream), so ~16,000 viewers. File descriptors are raised to match (below).
+   * (client + upstream), so ~16,000 viewers. Descriptors are raised to match (edgeCapacity).
    */
   workerConnections?: number
   /** Per-client-address limits on the public origin (nginx limit_req/limit_conn); see nginx/README.md. */
@@ -142,7 +142,7 @@ function checkCount(field: string, n: number, min: number, max: number): number 
 
 /**
  * The hard RLIMIT_NOFILE of this process (what nginx, its child, inherits), or undefined where
- * /proc is unavailable. A root master may raise it; anyone else is capped by it.
+ * /proc is unavailable. Only CAP_SYS_RESOURCE may raise it (see canRaiseFileLimit).
  */
 export function hardFileLimit(): number | undefined {
   try {
@@ -158,21 +158,37 @@ export function hardFileLimit(): number | undefined {
 }
 
 /**
- * The worker's connections and descriptors. Two descriptors per proxied viewer plus headroom
- * for HLS files, logs and listeners. As non-root, setrlimit cannot go above the hard limit, so
- * both are scaled down to fit it rather than promising connections that would fail at accept().
+ * Whether nginx's worker may raise its descriptor limit above the inherited hard limit: that
+ * takes CAP_SYS_RESOURCE (bit 24 of CapEff), which root in a container often lacks (measured:
+ * "setrlimit(RLIMIT_NOFILE, 66560) failed (1: Operation not permitted)" as root here).
+ */
+export function canRaiseFileLimit(): boolean {
+  try {
+    const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
+    return hex !== undefined && (BigInt(`0x${hex}`) & (1n << 24n)) !== 0n
+  } catch {
+    return process.geteuid?.() === 0
+  }
+}
+
+/**
+ * The worker's connections and descriptors: one descriptor per connection (a proxied viewer is
+ * two connections) plus headroom for HLS files, logs and listeners. When the limit cannot be
+ * raised, connections are scaled down to fit the hard limit: then a full worker refuses new
+ * connections ("worker_connections are not enough") instead of failing accept() and HLS file
+ * opens with EMFILE for everyone.
  */
 export function edgeCapacity(
   wanted: number,
-  asRoot: boolean,
+  canRaise: boolean,
   hard = hardFileLimit(),
 ): { workerConnections: number; rlimitNofile: number } {
   const headroom = 1024
-  let rlimitNofile = wanted * 2 + headroom
+  let rlimitNofile = wanted + headroom
   let workerConnections = wanted
-  if (!asRoot && hard !== undefined && rlimitNofile > hard) {
+  if (!canRaise && hard !== undefined && rlimitNofile > hard) {
     rlimitNofile = hard
-    workerConnections = Math.max(512, Math.floor((hard - headroom) / 2))
+    workerConnections = Math.max(512, hard - headroom)
   }
   return { workerConnections, rlimitNofile }
 }
@@ -204,7 +220,7 @@ function placeholders(opts: NginxOptions): Record<string, string> {
 
   const capacity = edgeCapacity(
     checkCount('workerConnections', opts.workerConnections ?? DEFAULT_WORKER_CONNECTIONS, 512, 1_000_000),
-    asRoot,
+    canRaiseFileLimit(),
   )
   const lim = { ...EDGE_LIMIT_DEFAULTS, ...opts.limits }
   const trusted = (opts.trustedProxies ?? []).map((a) => checkCidr(a, 'trustedProxies'))
