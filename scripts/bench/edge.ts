@@ -56,8 +56,8 @@ const log = (...a: unknown[]) => console.error(`[${new Date().toISOString().slic
 
 // --- descriptors --------------------------------------------------------------------------------
 const want = VIEWERS * 3 + 10_000
-if (process.getuid?.() === 0)
-  spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${want}:${want}`], { stdio: 'inherit' })
+// Works with CAP_SYS_RESOURCE only; otherwise the inherited hard limit stays (and sizes nginx).
+spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${want}:${want}`], { stdio: 'ignore' })
 const nofile = Number(spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim())
 if (nofile < VIEWERS + POLLERS + 1000) {
   console.error(
@@ -225,8 +225,20 @@ async function chatLatency(
       headers: { authorization: `Bearer ${token}` },
     })
   ).json()) as { ticket: string }
-  const speaker = connect(`${base}/ws/channels/${OWNER}?ticket=${ticket.ticket}`, '127.0.7.1', origin)
-  await speaker.ready
+  // The speaker sends on the app's own port: what is measured is delivery to the viewers on `base`.
+  const speaker = connect(
+    `ws://127.0.0.1:${appPort}/ws/channels/${OWNER}?ticket=${ticket.ticket}`,
+    '127.0.7.1',
+    origin,
+  )
+  const spoke = await speaker.ready.then(
+    () => true,
+    (err: Error) => {
+      log('speaker refused:', err.message)
+      return false
+    },
+  )
+  if (!spoke) return { p50: Number.NaN, p99: Number.NaN, max: Number.NaN, samples: 0 }
   latencies.length = 0
   measuring = true
   for (let i = 0; i < MESSAGES; i++) {
@@ -283,11 +295,22 @@ const rows: Row[] = []
 const idle = { nginxMb: nginxRssMb(), appMb: await appRssMb() }
 log('idle RSS', idle)
 
+// What one worker can hold: two connections per viewer, the pollers' keepalive connections and
+// a margin for page loads and the hooks (worker_connections as rendered, see edgeCapacity).
+const conf = readFileSync(join(runDir, 'nginx.conf'), 'utf8')
+const workerConnections = Number(/worker_connections (\d+);/.exec(conf)?.[1])
+const rlimit = /worker_rlimit_nofile (\d+);/.exec(conf)?.[1]
+// (measured: ~500 viewers fewer than this arithmetic still fit: listeners, keepalive and
+// closing connections hold slots too).
+const nginxCapacity = Math.floor((workerConnections - POLLERS - 200) / 2) - 500
+const probes: string[] = []
+
 for (const path of ['app port', 'nginx'] as const) {
   const base = path === 'nginx' ? `ws://127.0.0.1:${httpPort}` : `ws://127.0.0.1:${appPort}`
   const origin = `http://127.0.0.1:${httpPort}`
-  log(path, `connecting ${VIEWERS - BURST} viewers`)
-  const c = await crowd(base, VIEWERS - BURST, origin)
+  const target = path === 'nginx' ? Math.min(VIEWERS, nginxCapacity) : VIEWERS
+  log(path, `connecting ${target - BURST} viewers`)
+  const c = await crowd(base, target - BURST, origin)
   log(path, `${c.viewers.length} open, ${c.failed} failed; burst of ${BURST}`)
   const b = await burst(base, origin)
   const all = [...c.viewers, ...b.viewers]
@@ -299,6 +322,24 @@ for (const path of ['app port', 'nginx'] as const) {
   const open = all.filter((v) => v.ws.readyState === WebSocket.OPEN).length
   log(path, { open, nginxMb, appMb, ...lat })
   rows.push({ path, open, failed: c.failed, burstMs: b.ms, burstFailed: b.failed, nginxMb, appMb, ...lat })
+  if (target < VIEWERS) {
+    // Past the worker's capacity: how many more get in, and how the rest are refused.
+    const extra = VIEWERS - target + 200
+    const extras = Array.from({ length: extra }, (_, i) =>
+      connect(`${base}/ws/channels/${OWNER}`, `127.0.6.${1 + (i % 50)}`, origin),
+    )
+    all.push(...extras)
+    const more = await Promise.allSettled(extras.map((v) => v.ready))
+    const reasons = new Map<string, number>()
+    for (const r of more)
+      if (r.status === 'rejected')
+        reasons.set(String(r.reason?.message), (reasons.get(String(r.reason?.message)) ?? 0) + 1)
+    const got = more.filter((r) => r.status === 'fulfilled').length
+    probes.push(
+      `${path}: ${extra} more viewers tried beyond ${target}: ${got} opened, refused ${JSON.stringify(Object.fromEntries(reasons))}`,
+    )
+    log(probes.at(-1))
+  }
   for (const v of all) v.ws.terminate()
   await until('viewers gone', async () => (await viewerCount()) === 0, 120_000)
 }
@@ -306,9 +347,8 @@ polling = false
 await Promise.all(pollers)
 const errorLog = readFileSync(join(nginx.logDir, 'error.log'), 'utf8')
 const notEnough = errorLog.includes('worker_connections are not enough')
-const conf = readFileSync(join(runDir, 'nginx.conf'), 'utf8')
-const workerConnections = /worker_connections (\d+);/.exec(conf)?.[1]
-const rlimit = /worker_rlimit_nofile (\d+);/.exec(conf)?.[1]
+const emfile = (errorLog.match(/Too many open files/g) ?? []).length
+const hardNofile = /Max open files\s+\d+\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]
 
 // --- report -----------------------------------------------------------------------------------------
 const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–')
@@ -323,7 +363,8 @@ const table = [
 const summary = [
   `idle RSS before the crowds: nginx ${f(idle.nginxMb)} MB, app ${f(idle.appMb)} MB (after GC).`,
   `HLS: ${POLLERS} players polled the playlist every second through nginx throughout: ${polls} OK, ${pollErrors} failed.`,
-  `nginx: worker_processes 1, worker_connections ${workerConnections}, worker_rlimit_nofile ${rlimit}; "worker_connections are not enough" in error.log: ${notEnough ? 'YES' : 'no'}.`,
+  `nginx: worker_processes 1, worker_connections ${workerConnections}, worker_rlimit_nofile ${rlimit} (hard nofile limit of this machine: ${hardNofile}); capacity ≈ ${nginxCapacity} viewers next to the pollers; "worker_connections are not enough" in error.log: ${notEnough ? 'yes' : 'no'}; EMFILE errors: ${emfile}.`,
+  ...probes,
   `chat: ${MESSAGES} messages at ${RATE}/s from a signed-in owner; latency = receive time − send time at every viewer (clients, nginx, app, Redis and Postgres share ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} cores).`,
 ].join('\n')
 console.log(`\n${table}\n\n${summary}\n`)
