@@ -216,7 +216,6 @@ async function burst(
 }
 
 async function chatLatency(
-  base: string,
   origin: string,
 ): Promise<{ p50: number; p99: number; max: number; samples: number }> {
   const ticket = (await (
@@ -318,7 +317,7 @@ for (const path of ['app port', 'nginx'] as const) {
   await sleep(2000)
   const nginxMb = nginxRssMb()
   const appMb = await appRssMb()
-  const lat = await chatLatency(base, origin)
+  const lat = await chatLatency(origin)
   const open = all.filter((v) => v.ws.readyState === WebSocket.OPEN).length
   log(path, { open, nginxMb, appMb, ...lat })
   rows.push({ path, open, failed: c.failed, burstMs: b.ms, burstFailed: b.failed, nginxMb, appMb, ...lat })
