@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser, streamKeyFor } from '../../test/factories.js'
-import { createTestApp, manualClock, type TestApp } from '../../test/harness.js'
+import { createTestApp, fromPeer, manualClock, type TestApp } from '../../test/harness.js'
 import { historyRow } from '../../test/support/live-helpers.js'
 
 const clock = manualClock()
@@ -15,14 +15,15 @@ afterAll(() => t.close())
 function hook(
   path: 'publish' | 'update' | 'publish-done',
   fields: string,
-  opts: { secret?: string; node?: string } = {},
+  opts: { secret?: string; node?: string; peer?: string } = {},
 ) {
   const q = new URLSearchParams({ node: opts.node ?? 'n1', secret: opts.secret ?? t.deps.config.HOOK_SECRET })
-  return t.app.request(`/hooks/rtmp/${path}?${q}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: fields,
-  })
+  // nginx calls the hooks from loopback; the peer is what the allowlist checks.
+  return t.app.request(
+    `/hooks/rtmp/${path}?${q}`,
+    { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fields },
+    fromPeer(opts.peer ?? '127.0.0.1'),
+  )
 }
 const publishBody = (key: string, clientid: number, extra = '') =>
   `app=live&flashver=FMLE%2F3.0&swfurl=&tcurl=rtmp%3A%2F%2F127.0.0.1%2Flive&pageurl=&addr=127.0.0.1&clientid=${clientid}&call=publish&name=${encodeURIComponent(key)}&type=live${extra}`
@@ -45,14 +46,34 @@ describe('hook authentication', () => {
     ).toBe(403)
     expect(
       (
-        await t.app.request('/hooks/rtmp/publish?node=n1', {
-          method: 'POST',
-          body: publishBody(b.key, b.clientId),
-        })
+        await t.app.request(
+          '/hooks/rtmp/publish?node=n1',
+          { method: 'POST', body: publishBody(b.key, b.clientId) },
+          fromPeer('127.0.0.1'),
+        )
       ).status,
     ).toBe(403)
     expect((await hook('publish', publishBody(b.key, b.clientId), { node: 'BAD NODE' })).status).toBe(403)
     expect(await t.deps.live.get(b.channel)).toBeNull()
+  })
+
+  it('refuses a peer outside HOOK_ALLOWED_IPS, and one whose address cannot be determined, despite the right secret', async () => {
+    const b = await broadcaster()
+    expect((await hook('publish', publishBody(b.key, b.clientId), { peer: '10.1.2.3' })).status).toBe(403)
+    const q = new URLSearchParams({ node: 'n1', secret: t.deps.config.HOOK_SECRET })
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: publishBody(b.key, b.clientId),
+    }
+    // No socket at all (app.request without env), and a socket that reports no address (closed).
+    expect((await t.app.request(`/hooks/rtmp/publish?${q}`, init)).status).toBe(403)
+    expect((await t.app.request(`/hooks/rtmp/publish?${q}`, init, { incoming: { socket: {} } })).status).toBe(
+      403,
+    )
+    expect(await t.deps.live.get(b.channel)).toBeNull()
+    // The same request from loopback is admitted: the refusal above was the peer, nothing else.
+    expect((await hook('publish', publishBody(b.key, b.clientId))).status).toBe(302)
   })
 })
 
@@ -288,10 +309,11 @@ describe('on_update and on_publish_done', () => {
     const broken = await createTestApp({ env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nope' } })
     try {
       const q = new URLSearchParams({ node: 'n1', secret: broken.deps.config.HOOK_SECRET })
-      const res = await broken.app.request(`/hooks/rtmp/publish?${q}`, {
-        method: 'POST',
-        body: publishBody('live_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 1),
-      })
+      const res = await broken.app.request(
+        `/hooks/rtmp/publish?${q}`,
+        { method: 'POST', body: publishBody('live_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 1) },
+        fromPeer('127.0.0.1'),
+      )
       expect(res.status).toBe(503)
     } finally {
       await broken.close()

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { type NginxHandle, startNginx } from '../../scripts/lib/nginx.js'
+import { type NginxHandle, type NginxOptions, startNginx } from '../../scripts/lib/nginx.js'
 import { freePort, waitUntil } from '../../scripts/lib/proc.js'
 import { loadConfig } from '../../src/config.js'
 import type { Deps } from '../../src/deps.js'
@@ -79,6 +79,8 @@ export type StackOptions = {
    * node's https origin the PUBLIC_URL (so cookies are Secure and HSTS is sent).
    */
   tls?: { certFile: string; keyFile: string }
+  /** Edge options for every nginx node (trusted proxies in front of it, sizing, limits). */
+  nginx?: Pick<NginxOptions, 'trustedProxies' | 'workerConnections' | 'limits'>
 }
 
 /**
@@ -209,6 +211,7 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
           tlsCertFile: opts.tls.certFile,
           tlsKeyFile: opts.tls.keyFile,
         }),
+        ...opts.nginx,
       })
       nodes.push({
         id: n.id,
