@@ -327,7 +327,7 @@ describe('on_update and on_publish_done', () => {
       const q = new URLSearchParams({ node: 'n1', secret: broken.deps.config.HOOK_SECRET })
       const { key } = await broadcaster() // a good key: the answer is Redis', not the key check's
       const call = (path: string, body: string) =>
-        broken.app.request(`/hooks/rtmp/${path}?${q}`, { method: 'POST', body })
+        broken.app.request(`/hooks/rtmp/${path}?${q}`, { method: 'POST', body }, fromPeer('127.0.0.1'))
       expect((await call('publish', publishBody(key, 1))).status).toBe(503)
       expect((await call('update', updateBody(key, 1))).status).toBe(200)
       expect((await call('publish-done', doneBody(key, 1))).status).toBe(200)
