@@ -7,6 +7,7 @@ import { startPublisher, waitFor } from '../support/ffmpeg.js'
 import {
   broadcaster,
   channelStatus,
+  effectsSettled,
   historyRow,
   lastSegment,
   playlistAdvances,
@@ -99,5 +100,6 @@ describe('a Redis that lost everything', () => {
       'stream.reconnecting',
       'stream.offline',
     ])
+    await effectsSettled(stack.deps)
   })
 })
