@@ -142,10 +142,18 @@ export const ConfigSchema = z
      * untrusted hop (http/client-address.ts). Loopback by default: nginx on the same host.
      */
     TRUSTED_PROXIES: csv
-      .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { message: 'must be IP addresses or CIDR ranges' })))
+      .pipe(
+        z.array(
+          z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], {
+            message: 'must be IP addresses or CIDR ranges',
+          }),
+        ),
+      )
       .default(['127.0.0.0/8', '::1']),
     /** The boolean TRUSTED_PROXIES replaced; refused so an old deployment does not silently change meaning. */
-    TRUST_PROXY: z.undefined({ message: 'was replaced by TRUSTED_PROXIES (a list of proxy addresses/CIDRs)' }).optional(),
+    TRUST_PROXY: z
+      .undefined({ message: 'was replaced by TRUSTED_PROXIES (a list of proxy addresses/CIDRs)' })
+      .optional(),
     /** Concurrent WebSockets per client address, counted across all instances (Redis). */
     WS_MAX_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(100),
     /** Concurrent WebSockets this instance accepts; beyond it the handshake gets 503. */

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto'
 import { eq } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { users } from '../db/schema/index.js'
+import { type Every, every } from '../lib/every.js'
 import type { Presence } from '../presence/presence.js'
 import { pushViewers, refreshPresence } from '../presence/viewers.js'
 import type { SocketAdmission } from './admission.js'
@@ -42,7 +43,7 @@ export class ChatHub {
   readonly ready: Promise<void>
   private readonly instanceId = randomBytes(5).toString('base64url')
   private connSeq = 0
-  private timers: NodeJS.Timeout[] = []
+  private timers: Every[] = []
   private subscriberWasReady = false
 
   constructor(private readonly d: HubDeps) {
@@ -283,29 +284,19 @@ export class ChatHub {
 
   start(): void {
     const { config, log } = this.d
-    const every = (ms: number, fn: () => unknown, what: string) => {
-      let running = false
-      const t = setInterval(async () => {
-        if (running) return
-        running = true
-        try {
-          await fn()
-        } catch (err) {
-          log.warn({ err: (err as Error).message }, `chat: ${what} failed`)
-        } finally {
-          running = false
-        }
-      }, ms)
-      t.unref()
+    const job = (ms: number, fn: () => unknown, what: string) => {
+      const t = every(ms, fn, {
+        onError: (err) => log.warn({ err: (err as Error).message }, `chat: ${what} failed`),
+      })
       this.timers.push(t)
     }
-    every(config.CHAT_PING_INTERVAL_S * 1000, () => this.heartbeat(), 'heartbeat')
-    every(
+    job(config.CHAT_PING_INTERVAL_S * 1000, () => this.heartbeat(), 'heartbeat')
+    job(
       Math.max(1000, Math.floor((config.PRESENCE_TTL_S * 1000) / 3)),
       () => this.refreshPresence(),
       'presence refresh',
     )
-    every(config.VIEWERS_PUSH_INTERVAL_MS, () => this.pushViewers(), 'viewer count')
+    job(config.VIEWERS_PUSH_INTERVAL_MS, () => this.pushViewers(), 'viewer count')
   }
 
   private closeAll(code: number, reason: string): Conn[] {
@@ -317,7 +308,7 @@ export class ChatHub {
 
   /** Stops the timers and closes every socket with "going away" so clients reconnect elsewhere. */
   async shutdown(graceMs = 1000): Promise<void> {
-    for (const t of this.timers) clearInterval(t)
+    for (const t of this.timers) t.stop()
     this.timers = []
     const byRoom = new Map<string, string[]>()
     for (const room of this.rooms.values())
