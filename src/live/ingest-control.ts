@@ -1,6 +1,6 @@
 /** @module live/ingest-control — talks to each ingest nginx's loopback control endpoint (`rtmp_control`). */
 import type { Logger } from '../log.js'
-import { type IngestStream, parseIngestStat } from './stat.js'
+import { type IngestStream, type NodeStat, parseIngestStat, parseNodeStat } from './stat.js'
 
 export interface IngestControl {
   /** The configured node ids. */
@@ -13,6 +13,8 @@ export interface IngestControl {
   dropPublisher(node: string, channel: string, clientId?: string): Promise<boolean | null>
   /** What the node's ingest app carries now; null when the node cannot be asked. */
   stat(node: string): Promise<IngestStream[] | null>
+  /** The node's totals for metrics; null when it cannot be asked within `timeoutMs`. */
+  nodeStat(node: string, timeoutMs?: number): Promise<NodeStat | null>
 }
 
 export function createIngestControl(
@@ -20,17 +22,25 @@ export function createIngestControl(
   log: Logger,
   timeoutMs = 2000,
 ): IngestControl {
+  async function statXml(node: string, ms: number): Promise<string | null> {
+    const base = nodes[node]
+    if (!base) return null
+    try {
+      const res = await fetch(`${base}/stat`, { signal: AbortSignal.timeout(ms) })
+      return res.ok ? await res.text() : null
+    } catch {
+      return null
+    }
+  }
   return {
     nodes: () => Object.keys(nodes),
     async stat(node) {
-      const base = nodes[node]
-      if (!base) return null
-      try {
-        const res = await fetch(`${base}/stat`, { signal: AbortSignal.timeout(timeoutMs) })
-        return res.ok ? parseIngestStat(await res.text()) : null
-      } catch {
-        return null
-      }
+      const xml = await statXml(node, timeoutMs)
+      return xml === null ? null : parseIngestStat(xml)
+    },
+    async nodeStat(node, ms = timeoutMs) {
+      const xml = await statXml(node, ms)
+      return xml === null ? null : parseNodeStat(xml)
     },
     async dropPublisher(node, channel, clientId) {
       const base = nodes[node]
