@@ -16,6 +16,8 @@ import { AppError, handleError, problem, problemResponse } from './http/errors.j
 import { requestContext } from './http/middleware/request-context.js'
 import { securityHeaders } from './http/middleware/security-headers.js'
 import { openApiDocument } from './http/openapi.js'
+import { httpMetrics } from './metrics/http.js'
+import { metricsRoutes } from './metrics/routes.js'
 import { rtmpHookRoutes } from './rtmp-hooks/routes.js'
 import { streamKeyRoutes } from './stream-keys/routes.js'
 import { webNotFound, webRoutes } from './web/routes.js'
@@ -26,6 +28,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   const app = new Hono<AppEnv>()
   app.use(requestId({ limitLength: 64 }))
   app.use(requestContext(deps.log, createClientAddress(deps.config.TRUSTED_PROXIES)))
+  app.use(httpMetrics(deps.metrics))
   app.use(securityHeaders({ https: deps.config.secureCookies }))
   app.use(
     '/api/*',
@@ -36,7 +39,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
       },
     }),
   )
-  app.onError((err, c) => handleError(err, c, deps.log))
+  app.onError((err, c) => handleError(err, c, deps.log, (e) => deps.metrics.storeError('http', e)))
   const pageNotFound = webNotFound(deps)
   app.notFound(
     (c) =>
@@ -48,6 +51,8 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   )
 
   app.route('/', healthRoutes(deps, opts.isShuttingDown ?? (() => false)))
+  // The app's own port only: the public nginx server answers 404 for it.
+  app.route('/', metricsRoutes(deps))
   app.get('/.well-known/jwks.json', (c) => {
     c.header('Cache-Control', 'public, max-age=300')
     return c.json(deps.tokens.jwks())

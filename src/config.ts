@@ -158,6 +158,8 @@ export const ConfigSchema = z
     WS_MAX_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(100),
     /** Concurrent WebSockets this instance accepts; beyond it the handshake gets 503. */
     WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
+    /** Bearer token that lets a non-loopback scraper read GET /metrics (metrics/routes.ts); unset: loopback only. */
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   })
   .transform((c, ctx) => {
     let jwtPrivateKeyPem = c.JWT_PRIVATE_KEY

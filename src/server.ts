@@ -21,11 +21,14 @@ import { createRedisLiveRegistry } from './live/registry.js'
 import { startSweeper } from './live/sweeper.js'
 import { createLogger, type Logger } from './log.js'
 import { createMailer } from './mail/mailer.js'
+import { createMetrics } from './metrics/metrics.js'
+import { createScrape } from './metrics/scrape.js'
+import { outboxBacklog } from './outbox/backlog.js'
 import { createOutboxHandlers } from './outbox/handlers.js'
 import { createOutboxWorker } from './outbox/worker.js'
 import { createRedis } from './redis/client.js'
 import { createKeys } from './redis/keys.js'
-import { createStreamConsumer, trimConsumed } from './redis/stream-consumer.js'
+import { createStreamConsumer, groupLag, trimConsumed } from './redis/stream-consumer.js'
 
 export type Running = { deps: Deps; server: ServerType; port: number; shutdown(): Promise<void> }
 
@@ -34,8 +37,11 @@ export async function buildDeps(
   log: Logger = createLogger({ level: config.LOG_LEVEL }),
   now = Date.now,
 ) {
+  const metrics = createMetrics()
   const { db, sql } = createDb(config.DATABASE_URL)
-  const { redis, redisSub } = createRedis(config.REDIS_URL)
+  const { redis, redisSub } = createRedis(config.REDIS_URL, {
+    onError: (connection) => metrics.redisErrors.inc({ source: connection }),
+  })
   const keys = createKeys(config.REDIS_PREFIX)
   const ingest = createIngestControl(config.INGEST_NODES, log)
   const live = createRedisLiveRegistry({
@@ -48,7 +54,7 @@ export async function buildDeps(
     notifyUpdateS: config.NOTIFY_UPDATE_S,
     kickCooldownS: config.KICK_COOLDOWN_S,
   })
-  const chat = createChat({ config, log, db, redis, redisSub, keys, now, live })
+  const chat = createChat({ config, log, db, redis, redisSub, keys, now, live, metrics })
   const deps: Deps = {
     config,
     log,
@@ -68,11 +74,28 @@ export async function buildDeps(
     }),
     live,
     chat,
+    metrics,
     // Bound below: its handlers need the finished deps.
     outbox: { applyNow: async () => false },
   }
-  const outbox = createOutboxWorker({ sql, log, handlers: createOutboxHandlers(deps) })
+  const outbox = createOutboxWorker({
+    sql,
+    log,
+    handlers: createOutboxHandlers(deps),
+    onError: (err, kind) =>
+      kind === 'query' ? metrics.postgresErrors.inc({ source: 'outbox' }) : metrics.storeError('outbox', err),
+  })
   deps.outbox = outbox
+  metrics.refresh = createScrape(metrics.registry, {
+    nodes: () => ingest.nodes(),
+    liveStreams: () => live.list(),
+    nodeStat: (node, ms) => ingest.nodeStat(node, ms),
+    sockets: () => chat.hub.size,
+    rooms: () => chat.hub.rooms.size,
+    outboxBacklog: () => outboxBacklog(sql),
+    eventsLag: () => groupLag(redis, keys.events(), EFFECTS_GROUP),
+    timeoutMs: 2000,
+  })
   const close = async () => {
     deps.mailer.close()
     // QUIT waits for a connection that may never come back (Redis down): disconnect then.
@@ -92,6 +115,10 @@ export async function buildDeps(
       consumer: `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
       handle: createLiveEffects({ db, ingest, log }),
       log,
+      onError: (err, kind) =>
+        kind === 'connection'
+          ? metrics.redisErrors.inc({ source: 'events_consumer' })
+          : metrics.storeError('live_effects', err),
     })
     const trim = every(60_000, () => trimConsumed(redis, keys.events(), 24 * 3600_000), {
       onError: (err) => log.warn({ err: (err as Error).message }, 'events: trim failed'),

@@ -62,7 +62,11 @@ async function handle(deps: Deps, conn: Conn, frame: ClientFrame): Promise<void>
     else if (ref !== undefined) conn.sendJson({ type: 'ack', ref })
   } catch (err) {
     const chatErr = toChatError(err)
-    if (!chatErr) deps.log.error({ err, channel: conn.channel, frame: frame.type }, 'chat: frame failed')
+    if (frame.type === 'chat.send') deps.metrics.chatRefused.inc({ reason: chatErr?.code ?? 'INTERNAL' })
+    if (!chatErr) {
+      deps.metrics.storeError('chat', err)
+      deps.log.error({ err, channel: conn.channel, frame: frame.type }, 'chat: frame failed')
+    }
     conn.sendJson(errorFrame(chatErr ?? new ChatError('INTERNAL', 'something went wrong; try again'), ref))
   }
 }
@@ -80,6 +84,7 @@ async function run(deps: Deps, conn: Conn, room: Room, frame: ClientFrame): Prom
       return { type: 'pong', ...ref }
     case 'chat.send': {
       const msg = await sendMessage(deps, conn, room, frame.text)
+      deps.metrics.chatSent.inc()
       return frame.ref !== undefined ? { type: 'ack', ...ref, id: msg.id, seq: msg.seq } : null
     }
     case 'resume': {

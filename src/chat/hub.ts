@@ -228,6 +228,7 @@ export class ChatHub {
     const batch = room.outbox
     room.outbox = []
     for (const conn of room.conns) conn.deliverBatch(batch)
+    this.d.metrics.chatDelivered.inc(batch.length * room.conns.size)
   }
 
   private onRevoked(payload: string): void {

@@ -20,7 +20,10 @@ export type Chat = {
 }
 
 /** What chat needs from the composition root (built before `Deps` itself, which holds the chat). */
-export type ChatDeps = Pick<Deps, 'config' | 'log' | 'db' | 'redis' | 'redisSub' | 'keys' | 'now' | 'live'>
+export type ChatDeps = Pick<
+  Deps,
+  'config' | 'log' | 'db' | 'redis' | 'redisSub' | 'keys' | 'now' | 'live' | 'metrics'
+>
 
 export function createChat(d: ChatDeps): Chat {
   const historyMax = d.config.CHAT_REDIS_HISTORY

@@ -148,8 +148,16 @@ const HTTP_STATUS_CODE: Record<number, ErrorCode> = {
   503: 'UNAVAILABLE',
 }
 
-/** Hono's onError: the only place an exception becomes an HTTP response. */
-export function handleError(err: Error, c: Context, log: Logger): Response {
+/**
+ * Hono's onError: the only place an exception becomes an HTTP response. `onUnexpected` sees each
+ * error that becomes a 500 (metrics count the Postgres and Redis ones).
+ */
+export function handleError(
+  err: Error,
+  c: Context,
+  log: Logger,
+  onUnexpected?: (err: Error) => void,
+): Response {
   const requestId = c.get('requestId') as string | undefined
   if (err instanceof AppError) {
     const headers: Record<string, string> = err.retryAfterS ? { 'Retry-After': String(err.retryAfterS) } : {}
@@ -162,6 +170,7 @@ export function handleError(err: Error, c: Context, log: Logger): Response {
     const detail = err.status >= 500 ? 'unexpected error' : err.message || TITLE[code]
     return problemResponse(c, { ...problem(code, detail, requestId), status: err.status })
   }
+  onUnexpected?.(err)
   log.error({ err, requestId, path: c.req.path }, 'unhandled error')
   return problemResponse(c, problem('INTERNAL', 'unexpected error', requestId))
 }

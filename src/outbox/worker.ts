@@ -50,6 +50,8 @@ export function createOutboxWorker(o: {
   handlers: OutboxHandlers
   pollMs?: number
   retentionDays?: number
+  /** Every failure, for metrics: `query` the worker's own SQL, `handler` a row's handler that threw. */
+  onError?: (err: unknown, kind: 'query' | 'handler') => void
 }): OutboxWorker {
   const { sql, log } = o
   let stopped = false
@@ -89,6 +91,7 @@ export function createOutboxWorker(o: {
       await finish(row.id, null)
       return true
     } catch (err) {
+      o.onError?.(err, 'handler')
       const message = (err as Error).message?.slice(0, 500) ?? String(err)
       if (handler.maxAttempts !== undefined && row.attempts >= handler.maxAttempts) {
         log.error(
@@ -120,7 +123,10 @@ export function createOutboxWorker(o: {
     return handled
   }
 
-  const onError = (err: unknown) => log.warn({ err: (err as Error).message }, 'outbox: drain failed')
+  const onError = (err: unknown) => {
+    o.onError?.(err, 'query')
+    log.warn({ err: (err as Error).message }, 'outbox: drain failed')
+  }
   const loop = every(o.pollMs ?? 1000, drain, { onError })
   const retention = every(
     3600_000,
@@ -152,6 +158,7 @@ export function createOutboxWorker(o: {
         const row = await claimOne(id)
         return row ? await apply(row) : false
       } catch (err) {
+        o.onError?.(err, 'query')
         log.warn(
           { outboxId: id, err: (err as Error).message },
           'outbox: inline apply failed; workers will retry',

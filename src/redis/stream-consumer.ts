@@ -27,6 +27,11 @@ export type StreamConsumerOptions = {
   blockMs?: number
   claimIdleMs?: number
   batch?: number
+  /**
+   * Every failure, for metrics: `entry` a handler that threw, `read` a failed read or claim,
+   * `connection` an error event of the blocking connection.
+   */
+  onError?: (err: unknown, kind: 'entry' | 'read' | 'connection') => void
 }
 
 export type StreamConsumer = {
@@ -46,7 +51,7 @@ export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
     commandTimeout: undefined,
   })
   // Connection errors surface as failed reads below (logged there); ioredis also emits them here.
-  blocking.on('error', () => {})
+  blocking.on('error', (err: Error) => o.onError?.(err, 'connection'))
   const blockMs = o.blockMs ?? 2000
   const claimIdleMs = o.claimIdleMs ?? 10_000
   const batch = o.batch ?? 50
@@ -72,6 +77,7 @@ export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
         await o.redis.xack(o.stream, o.group, id)
         done++
       } catch (err) {
+        o.onError?.(err, 'entry')
         o.log.warn(
           { stream: o.stream, group: o.group, id, err: (err as Error).message },
           'stream entry failed; will retry',
@@ -129,6 +135,7 @@ export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
         backoff = 100
       } catch (err) {
         if (stopped) break
+        o.onError?.(err, 'read')
         const msg = String((err as Error).message)
         // The stream or group vanished (Redis restarted empty, FLUSHALL): recreate and go on.
         if (msg.includes('NOGROUP')) await ensureGroup().catch(() => {})
@@ -191,4 +198,37 @@ function compareIds(a: string, b: string): number {
   if (d !== 0n) return d < 0n ? -1 : 1
   const e = BigInt(as) - BigInt(bs)
   return e === 0n ? 0 : e < 0n ? -1 : 1
+}
+
+/**
+ * How far `group` is behind on `stream`: entries delivered but not acknowledged (`pending`: being
+ * processed, failing, or held by a dead consumer) and entries not delivered to the group yet
+ * (`lag`). Redis 7 reports the lag itself; where it cannot (entries deleted mid-stream) the
+ * undelivered entries are counted, up to `cap`.
+ */
+export async function groupLag(
+  redis: Redis,
+  stream: string,
+  group: string,
+  cap = 10_000,
+): Promise<{ pending: number; lag: number }> {
+  let groups: (string | number | null)[][]
+  try {
+    groups = (await redis.xinfo('GROUPS', stream)) as (string | number | null)[][]
+  } catch (err) {
+    if (String((err as Error).message).includes('no such key')) return { pending: 0, lag: 0 }
+    throw err
+  }
+  for (const g of groups) {
+    const info: Record<string, string | number | null> = {}
+    for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1] ?? null
+    if (info.name !== group) continue
+    const pending = Number(info.pending ?? 0)
+    if (typeof info.lag === 'number') return { pending, lag: info.lag }
+    const after = `(${String(info['last-delivered-id'] ?? '0-0')}`
+    const undelivered = await redis.xrange(stream, after, '+', 'COUNT', cap)
+    return { pending, lag: undelivered.length }
+  }
+  // No group yet: nothing was delivered, everything is still to come.
+  return { pending: 0, lag: Math.min(cap, await redis.xlen(stream)) }
 }

@@ -10,6 +10,7 @@ import { Hono } from 'hono'
 import type { Deps } from '../deps.js'
 import { type HookEnv, hookAuth } from '../http/middleware/hook-auth.js'
 import { DELIBERATE } from '../live/entry.js'
+import type { HookName } from '../metrics/metrics.js'
 import { admitPublisher } from './admit.js'
 import { DoneForm, firstOccurrence, PublishForm, parseHookForm, UpdateForm } from './form.js'
 
@@ -30,8 +31,9 @@ async function readBody(c: Context<HookEnv>): Promise<string | null> {
  * later by the /stat reconciler.
  */
 async function guarded(
+  deps: Pick<Deps, 'metrics'>,
   c: Context<HookEnv>,
-  hook: string,
+  hook: HookName,
   fn: () => Promise<Response>,
   onFailure: 'refuse' | 'keep',
 ): Promise<Response> {
@@ -39,21 +41,44 @@ async function guarded(
     return await fn()
   } catch (err) {
     c.var.log.error({ hook, node: c.var.node, err: (err as Error).message }, 'hook failed')
+    deps.metrics.hook(hook, onFailure === 'refuse' ? 'failed_closed' : 'failed_open')
+    deps.metrics.storeError('hooks', err)
     return onFailure === 'refuse' ? c.text('unavailable', 503) : c.text('ok (degraded)', 200)
   }
 }
 
-export const rtmpHookRoutes = (deps: Deps) =>
-  new Hono<HookEnv>()
-    .use(hookAuth({ secret: deps.config.HOOK_SECRET, allowedIps: deps.config.HOOK_ALLOWED_IPS }))
+const HOOK_OF_PATH: Record<string, HookName> = {
+  '/publish': 'publish',
+  '/update': 'update',
+  '/publish-done': 'publish_done',
+}
+
+export const rtmpHookRoutes = (deps: Deps) => {
+  const m = deps.metrics
+  const invalid = (c: Context<HookEnv>, hook: HookName) => {
+    m.hook(hook, 'invalid')
+    return c.text('bad request', 400)
+  }
+  return new Hono<HookEnv>()
+    .use(
+      hookAuth({
+        secret: deps.config.HOOK_SECRET,
+        allowedIps: deps.config.HOOK_ALLOWED_IPS,
+        onRefused: (path) => {
+          const hook = HOOK_OF_PATH[path.slice(path.lastIndexOf('/'))]
+          if (hook) m.hook(hook, 'unauthorized')
+        },
+      }),
+    )
     .post('/publish', (c) =>
       guarded(
+        deps,
         c,
         'publish',
         async () => {
           const body = await readBody(c)
           const form = body === null ? null : parseHookForm(PublishForm, body)
-          if (!form) return c.text('bad request', 400)
+          if (!form) return invalid(c, 'publish')
           const admission = await admitPublisher(deps, c.var.node, form.clientid, form.name, {
             replace: true,
           })
@@ -62,8 +87,11 @@ export const rtmpHookRoutes = (deps: Deps) =>
               { node: c.var.node, clientId: form.clientid, reason: admission.reason },
               'publish refused',
             )
+            if (admission.status === 409) m.hook('publish', 'busy')
+            else m.hook('publish', 'refused', admission.reason)
             return c.text(admission.reason, admission.status)
           }
+          m.hook('publish', 'accepted')
           // A relative Location renames the stream; HLS and playback only ever see the channel name.
           c.header('Location', admission.channel)
           return c.body(null, 302)
@@ -73,6 +101,7 @@ export const rtmpHookRoutes = (deps: Deps) =>
     )
     .post('/update', (c) =>
       guarded(
+        deps,
         c,
         'update',
         async () => {
@@ -80,16 +109,25 @@ export const rtmpHookRoutes = (deps: Deps) =>
           // nginx also sends on_update for players of the ingest app, and the static push to the
           // internal hls app is one (call=update_play). Refusing it would cut HLS off after the
           // first update interval, so only publishers are judged here.
-          if (body !== null && firstOccurrence(body).call !== 'update_publish') return c.text('ok', 200)
+          if (body !== null && firstOccurrence(body).call !== 'update_publish') {
+            m.hook('update', 'ignored')
+            return c.text('ok', 200)
+          }
           const form = body === null ? null : parseHookForm(UpdateForm, body)
-          if (!form) return c.text('bad request', 400)
+          if (!form) return invalid(c, 'update')
           const node = c.var.node
-          if (await deps.live.update(node, form.clientid)) return c.text('ok', 200)
+          if (await deps.live.update(node, form.clientid)) {
+            m.hook('update', 'accepted')
+            return c.text('ok', 200)
+          }
           // Ended on purpose (kicked, revoked, limit, idle): drop it. Otherwise the registry lost
           // track of a healthy stream; re-verify the key nginx still reports and adopt it — back into
           // its open session when we know of no end (Redis restarted empty), else into a new one.
           const ended = await deps.live.endedReason(node, form.clientid)
-          if (ended && DELIBERATE.has(ended)) return c.text('forbidden', 403)
+          if (ended && DELIBERATE.has(ended)) {
+            m.hook('update', 'refused', ended)
+            return c.text('forbidden', 403)
+          }
           const admission = await admitPublisher(deps, node, form.clientid, form.name, {
             replace: false,
             adoptOpenSession: ended === null,
@@ -98,6 +136,8 @@ export const rtmpHookRoutes = (deps: Deps) =>
             { node, clientId: form.clientid, adopted: admission.ok },
             'update from an unknown publisher',
           )
+          if (admission.ok) m.hook('update', 'adopted')
+          else m.hook('update', 'refused', admission.reason)
           return admission.ok ? c.text('ok', 200) : c.text('forbidden', 403)
         },
         'keep',
@@ -105,15 +145,18 @@ export const rtmpHookRoutes = (deps: Deps) =>
     )
     .post('/publish-done', (c) =>
       guarded(
+        deps,
         c,
-        'publish-done',
+        'publish_done',
         async () => {
           const body = await readBody(c)
           const form = body === null ? null : parseHookForm(DoneForm, body)
-          if (!form) return c.text('bad request', 400)
+          if (!form) return invalid(c, 'publish_done')
           await deps.live.publishDone(c.var.node, form.clientid)
+          m.hook('publish_done', 'accepted')
           return c.text('ok', 200)
         },
         'keep',
       ),
     )
+}

@@ -12,7 +12,12 @@ export type HookEnv = AppEnv & { Variables: { node: string } }
 
 const NODE_RE = /^[a-z0-9-]{1,32}$/
 
-export const hookAuth = (opts: { secret: string; allowedIps: string[] }) => {
+export const hookAuth = (opts: {
+  secret: string
+  allowedIps: string[]
+  /** Told of each refusal (metrics), with the request path. */
+  onRefused?: (path: string) => void
+}) => {
   const allowed = createIpAllowlist(opts.allowedIps)
   return createMiddleware<HookEnv>(async (c, next) => {
     // The TCP peer itself, never a forwarded address: hooks come straight from nginx. A request
@@ -25,6 +30,7 @@ export const hookAuth = (opts: { secret: string; allowedIps: string[] }) => {
         { peer: peer ?? '(unknown)', node: NODE_RE.test(node) ? node : '(invalid)' },
         'hook call refused',
       )
+      opts.onRefused?.(c.req.path)
       return c.text('forbidden', 403)
     }
     c.set('node', node)
