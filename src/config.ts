@@ -66,6 +66,8 @@ export const ConfigSchema = z
     /** Public keys (PEM, concatenated) still accepted after a key rotation. */
     JWT_PREVIOUS_PUBLIC_KEYS_FILE: z.string().optional(),
     ACCESS_TOKEN_TTL_S: seconds.min(60).max(900).default(600),
+    /** A just-rotated refresh token may be presented again this long (lost response, two tabs); 0 = never. */
+    REFRESH_REUSE_GRACE_S: seconds.max(300).default(10),
     ALLOWED_ORIGINS: csv.optional(),
     RECONNECT_WINDOW_S: seconds.max(600).default(30),
     /** nginx's notify_update_timeout; a live session with no on_update for 2× this is ingest_lost. */
