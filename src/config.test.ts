@@ -39,7 +39,13 @@ describe('loadConfig', () => {
     expect(errorOf({ ...base, RECONNECT_WINDOW_S: '-1' })).toContain('RECONNECT_WINDOW_S')
     expect(errorOf({ ...base, INGEST_NODES: 'node-a' })).toContain('INGEST_NODES')
     expect(errorOf({ HOOK_SECRET: base.HOOK_SECRET })).toContain('JWT_PRIVATE_KEY_FILE')
-    expect(errorOf({ ...base, JWT_PRIVATE_KEY: undefined as unknown as string, JWT_PRIVATE_KEY_FILE: '/nonexistent/key.pem' })).toContain('JWT_PRIVATE_KEY_FILE')
+    expect(
+      errorOf({
+        ...base,
+        JWT_PRIVATE_KEY: undefined as unknown as string,
+        JWT_PRIVATE_KEY_FILE: '/nonexistent/key.pem',
+      }),
+    ).toContain('JWT_PRIVATE_KEY_FILE')
   })
 
   it('treats empty variables as unset', () => {
@@ -59,5 +65,22 @@ describe('loadConfig', () => {
     expect(c.ALLOWED_ORIGINS).toEqual(['https://a.example', 'https://b.example'])
     expect(c.PUBLIC_URL).toBe('https://live.example')
     expect(c.secureCookies).toBe(true)
+  })
+
+  it('refuses to start in production without SMTP_URL (mails would land in the log)', () => {
+    expect(errorOf({ ...base, NODE_ENV: 'production' })).toMatch(/SMTP_URL: .*required/)
+    // compose passes `SMTP_URL: ${SMTP_URL:-}`: an empty value is unset, and refused too.
+    expect(errorOf({ ...base, NODE_ENV: 'production', SMTP_URL: '' })).toContain('SMTP_URL')
+    expect(
+      loadConfig({ ...base, NODE_ENV: 'production', SMTP_URL: 'smtps://u:p@smtp.example.com:465' }).SMTP_URL,
+    ).toBe('smtps://u:p@smtp.example.com:465')
+    for (const NODE_ENV of ['development', 'test'])
+      expect(loadConfig({ ...base, NODE_ENV }).SMTP_URL).toBeUndefined()
+  })
+
+  it('reads REFRESH_REUSE_GRACE_S (default 10 s)', () => {
+    expect(loadConfig(base).REFRESH_REUSE_GRACE_S).toBe(10)
+    expect(loadConfig({ ...base, REFRESH_REUSE_GRACE_S: '0' }).REFRESH_REUSE_GRACE_S).toBe(0)
+    expect(errorOf({ ...base, REFRESH_REUSE_GRACE_S: '-1' })).toContain('REFRESH_REUSE_GRACE_S')
   })
 })

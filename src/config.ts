@@ -121,6 +121,12 @@ export const ConfigSchema = z
       .transform((v) => v === 'true'),
   })
   .transform((c, ctx) => {
+    // Without SMTP the mailer prints mails, reset and confirmation links included, to the log:
+    // fine on a laptop, a credential leak in production.
+    if (c.NODE_ENV === 'production' && !c.SMTP_URL) {
+      ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required when NODE_ENV=production (otherwise account mails, with their links, would be written to the log)' })
+      return z.NEVER
+    }
     let jwtPrivateKeyPem = c.JWT_PRIVATE_KEY
     if (!jwtPrivateKeyPem && c.JWT_PRIVATE_KEY_FILE) {
       try {

@@ -48,7 +48,10 @@ describe('docker-compose.yml', () => {
       const env = Object.fromEntries(
         Object.entries(svc.environment ?? {}).map(([k, v]) => [
           k,
-          interpolate(String(v), { HOOK_SECRET: 'a-hook-secret-long-enough' }),
+          interpolate(String(v), {
+            HOOK_SECRET: 'a-hook-secret-long-enough',
+            SMTP_URL: 'smtp://relay.example:587',
+          }),
         ]),
       )
       const config = loadConfig({ ...env, JWT_PRIVATE_KEY_FILE: keyFile })
