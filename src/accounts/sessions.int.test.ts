@@ -286,7 +286,13 @@ describe('cookie-authenticated requests (CSRF)', () => {
     })
     expect(res.status).toBe(200)
     const set = setCookie(res, 'refresh_token')!
-    expect(set.pair).toBe(`refresh_token=${((await res.json()) as { refreshToken: string }).refreshToken}`)
+    expect(set.pair).toMatch(/^refresh_token=[a-z0-9]{16}\.[a-z0-9]{40}$/)
+    expect(set.pair).not.toBe(cookieOf(s))
+    const again = await call(t, 'POST', '/api/v1/auth/refresh', {
+      cookie: set.pair,
+      headers: { origin: ORIGIN },
+    })
+    expect(again.status).toBe(200)
   })
 
   it.each([
@@ -343,6 +349,83 @@ describe('cookie-authenticated requests (CSRF)', () => {
       headers: { origin: 'https://evil.example' },
     })
     expect(res.status).toBe(200)
+  })
+})
+
+describe('refresh token delivery: the cookie only, for browsers', () => {
+  const bodyOf = async (res: Response) => (await res.json()) as Record<string, unknown>
+  const login = (user: { email: string }, headers: Record<string, string>) =>
+    call(t, 'POST', '/api/v1/auth/login', { body: { email: user.email, password: PASSWORD }, headers })
+
+  it.each([
+    ['Origin', { origin: ORIGIN }],
+    ['Sec-Fetch-Site', { 'sec-fetch-site': 'same-origin' }],
+  ])(
+    'a browser login (%s) gets the refresh token in the HttpOnly cookie and nowhere else',
+    async (_l, headers) => {
+      const user = await createUser(t.deps)
+      const res = await login(user, headers)
+      expect(res.status).toBe(200)
+      const body = await bodyOf(res)
+      expect(body).not.toHaveProperty('refreshToken')
+      expect(body).toMatchObject({
+        tokenType: 'Bearer',
+        accessToken: expect.any(String),
+        user: { id: user.id },
+      })
+      const cookie = setCookie(res, 'refresh_token')!
+      expect(cookie.attributes).toContain('HttpOnly')
+      const token = cookie.pair.slice('refresh_token='.length)
+      expect(JSON.stringify(body)).not.toContain(token)
+      // …and the cookie refresh answers the same way.
+      const next = await call(t, 'POST', '/api/v1/auth/refresh', {
+        cookie: cookie.pair,
+        headers: { origin: ORIGIN },
+      })
+      expect(next.status).toBe(200)
+      const nextBody = await bodyOf(next)
+      expect(nextBody).not.toHaveProperty('refreshToken')
+      expect(JSON.stringify(nextBody)).not.toContain(setCookie(next, 'refresh_token')!.pair.split('=')[1])
+      expect((await me(nextBody.accessToken as string)).status).toBe(200)
+    },
+  )
+
+  it('a browser that posts a refresh token in the body still gets the successor in the cookie only', async () => {
+    const s = await session()
+    const res = await call(t, 'POST', '/api/v1/auth/refresh', {
+      body: { refreshToken: s.refreshToken },
+      headers: { origin: ORIGIN },
+    })
+    expect(res.status).toBe(200)
+    expect(await bodyOf(res)).not.toHaveProperty('refreshToken')
+    expect(setCookie(res, 'refresh_token')).toBeDefined()
+  })
+
+  it('a browser password change gets its new session in the cookie only', async () => {
+    const s = await session()
+    const res = await call(t, 'POST', '/api/v1/auth/password/change', {
+      token: s.accessToken,
+      body: { currentPassword: PASSWORD, newPassword: 'another long passphrase 42' },
+      headers: { origin: ORIGIN },
+    })
+    expect(res.status).toBe(200)
+    expect(await bodyOf(res)).not.toHaveProperty('refreshToken')
+  })
+
+  it('API clients (no Origin, no Sec-Fetch-Site) keep getting it in the body, as API.md promises', async () => {
+    const user = await createUser(t.deps)
+    // Node's fetch sends Sec-Fetch-Mode on its own: that alone does not make a browser.
+    const res = await login(user, { 'sec-fetch-mode': 'cors' })
+    const body = await bodyOf(res)
+    expect(Object.keys(body).sort()).toEqual([
+      'accessToken',
+      'expiresIn',
+      'refreshToken',
+      'tokenType',
+      'user',
+    ])
+    const next = await refresh(body.refreshToken as string)
+    expect(await bodyOf(next)).toHaveProperty('refreshToken', expect.stringMatching(/^[a-z0-9]{16}\./))
   })
 })
 
