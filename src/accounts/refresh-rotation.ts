@@ -28,7 +28,7 @@ import type { Config } from '../config.js'
 import type { Tx } from '../db/client.js'
 import { type AuthSession, authSessions, refreshTokens } from '../db/schema/index.js'
 import { hashesEqual, idFromBytes, sha256Hex } from '../lib/secrets.js'
-import { REFRESH_RE, REMEMBER_IDLE_MS, revokeSession, SESSION_IDLE_MS, type SessionDeps } from './sessions.js'
+import { REFRESH_RE, revokeSession, type SessionDeps, sessionEnded } from './sessions.js'
 
 export type RotateDeps = Omit<SessionDeps, 'config'> & {
   config: Pick<Config, 'ACCESS_TOKEN_TTL_S' | 'REFRESH_REUSE_GRACE_S' | 'jwtPrivateKeyPem'>
@@ -71,12 +71,6 @@ export function successorOf(signingKeyPem: string, presented: string) {
   return { id, secret, token: `${id}.${secret}` }
 }
 
-function isExpired(session: AuthSession, now: Date): boolean {
-  const idleMs = session.remember ? REMEMBER_IDLE_MS : SESSION_IDLE_MS
-  const lastActive = session.lastUsedAt ?? session.createdAt
-  return session.expiresAt <= now || lastActive.getTime() + idleMs <= now.getTime()
-}
-
 type Decision =
   | { kind: 'ok'; session: AuthSession; refreshToken: string; retried: boolean }
   | { kind: 'fail'; reason: 'unknown' | 'revoked' | 'grace_mismatch'; session?: AuthSession }
@@ -94,7 +88,7 @@ async function decide(deps: RotateDeps, tx: Tx, id: string, secret: string, pres
     return { kind: 'fail', reason: 'unknown' } satisfies Decision
   const { session, token } = row
   if (session.revokedAt) return { kind: 'fail', reason: 'revoked', session } satisfies Decision
-  if (isExpired(session, now)) return { kind: 'revoke', reason: 'expired', session } satisfies Decision
+  if (sessionEnded(session, now.getTime())) return { kind: 'revoke', reason: 'expired', session } satisfies Decision
   const next = successorOf(deps.config.jwtPrivateKeyPem, presented)
   const touch = () => tx.update(authSessions).set({ lastUsedAt: now }).where(eq(authSessions.id, session.id))
 

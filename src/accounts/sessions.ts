@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, gt, isNull } from 'drizzle-orm'
 import type { Config } from '../config.js'
-import { authSessions, refreshTokens } from '../db/schema/index.js'
+import { type AuthSession, authSessions, refreshTokens } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
 import { hashesEqual, randomId, sha256Hex } from '../lib/secrets.js'
 
@@ -15,6 +15,20 @@ export const SESSION_TTL_MS = 12 * 3600_000
 /** Inactivity timeouts (ASVS 7.3.1): a session not refreshed for this long is over. */
 export const REMEMBER_IDLE_MS = 14 * 24 * 3600_000
 export const SESSION_IDLE_MS = 2 * 3600_000
+
+/**
+ * Whether a session is over at `now`: revoked, past its absolute end, or idle too long. The one
+ * definition, used by refresh (no new tokens) and by the chat hub (its sockets close).
+ */
+export function sessionEnded(
+  session: Pick<AuthSession, 'revokedAt' | 'expiresAt' | 'lastUsedAt' | 'createdAt' | 'remember'>,
+  now: number,
+): boolean {
+  if (session.revokedAt) return true
+  const idleMs = session.remember ? REMEMBER_IDLE_MS : SESSION_IDLE_MS
+  const lastActive = session.lastUsedAt ?? session.createdAt
+  return session.expiresAt.getTime() <= now || lastActive.getTime() + idleMs <= now
+}
 
 /** `<16-char id>.<40-char secret>`, both from lib/secrets' alphabet. */
 export const REFRESH_RE = /^([a-z0-9]{16})\.([a-z0-9]{40})$/
