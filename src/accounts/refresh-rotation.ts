@@ -88,7 +88,8 @@ async function decide(deps: RotateDeps, tx: Tx, id: string, secret: string, pres
     return { kind: 'fail', reason: 'unknown' } satisfies Decision
   const { session, token } = row
   if (session.revokedAt) return { kind: 'fail', reason: 'revoked', session } satisfies Decision
-  if (sessionEnded(session, now.getTime())) return { kind: 'revoke', reason: 'expired', session } satisfies Decision
+  if (sessionEnded(session, now.getTime()))
+    return { kind: 'revoke', reason: 'expired', session } satisfies Decision
   const next = successorOf(deps.config.jwtPrivateKeyPem, presented)
   const touch = () => tx.update(authSessions).set({ lastUsedAt: now }).where(eq(authSessions.id, session.id))
 
