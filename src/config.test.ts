@@ -83,4 +83,41 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, REFRESH_REUSE_GRACE_S: '0' }).REFRESH_REUSE_GRACE_S).toBe(0)
     expect(errorOf({ ...base, REFRESH_REUSE_GRACE_S: '-1' })).toContain('REFRESH_REUSE_GRACE_S')
   })
+
+  it('tells OBS to use RTMPS when the site is https and RTMPS_PORT is set', () => {
+    const https = { ...base, PUBLIC_URL: 'https://live.example', RTMP_PORT: '1935' }
+    expect(loadConfig({ ...https, RTMPS_PORT: '1936' }).RTMP_PUBLIC_URL).toBe(
+      'rtmps://live.example:1936/live',
+    )
+    // Without an RTMPS port, or on a plain-http site, plain RTMP.
+    expect(loadConfig(https).RTMP_PUBLIC_URL).toBe('rtmp://live.example:1935/live')
+    expect(loadConfig({ ...base, RTMPS_PORT: '1936' }).RTMP_PUBLIC_URL).toBe('rtmp://localhost:1935/live')
+    // An explicit RTMP_PUBLIC_URL always wins.
+    const explicit = { ...https, RTMPS_PORT: '1936', RTMP_PUBLIC_URL: 'rtmp://ingest.example/live' }
+    expect(loadConfig(explicit).RTMP_PUBLIC_URL).toBe('rtmp://ingest.example/live')
+    expect(errorOf({ ...base, RTMPS_PORT: '0' })).toContain('RTMPS_PORT')
+  })
+})
+
+describe('client addresses and socket caps', () => {
+  it('trusts loopback proxies by default and caps sockets', () => {
+    const c = loadConfig(base)
+    expect(c.TRUSTED_PROXIES).toEqual(['127.0.0.0/8', '::1'])
+    expect(c.WS_MAX_PER_IP).toBe(100)
+    expect(c.WS_MAX_CONNECTIONS).toBe(20_000)
+  })
+
+  it('parses TRUSTED_PROXIES and refuses what is not an address or range', () => {
+    expect(loadConfig({ ...base, TRUSTED_PROXIES: '10.0.0.0/8, 2001:db8::1' }).TRUSTED_PROXIES).toEqual([
+      '10.0.0.0/8',
+      '2001:db8::1',
+    ])
+    expect(errorOf({ ...base, TRUSTED_PROXIES: 'lb.internal' })).toContain('TRUSTED_PROXIES')
+    expect(errorOf({ ...base, TRUSTED_PROXIES: '10.0.0.0/33' })).toContain('TRUSTED_PROXIES')
+    expect(errorOf({ ...base, WS_MAX_PER_IP: '0' })).toContain('WS_MAX_PER_IP')
+  })
+
+  it('refuses the old TRUST_PROXY boolean, naming its replacement', () => {
+    expect(errorOf({ ...base, TRUST_PROXY: 'true' })).toMatch(/TRUST_PROXY: .*TRUSTED_PROXIES/)
+  })
 })

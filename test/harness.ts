@@ -51,12 +51,18 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const config = testConfig(opts.env)
   const log = createLogger({ level: config.LOG_LEVEL })
-  const { deps, close } = await buildDeps(config, log, opts.now)
+  const { deps, close, startWorkers } = await buildDeps(config, log, opts.now)
+  // The durable path's consumers (outbox, live effects) run as in production: history and mail
+  // follow from recorded events, not from the request.
+  const workers = await startWorkers()
   const app = createApp(deps)
   return {
     deps,
     app,
-    close,
+    close: async () => {
+      await workers.stop()
+      await close()
+    },
     json: async (method, path, body, headers = {}) =>
       app.request(path, {
         method,
@@ -70,4 +76,12 @@ export async function createTestApp(
 export function manualClock(start = Date.now()) {
   let t = start
   return { now: () => t, advance: (ms: number) => (t += ms), set: (ms: number) => (t = ms) }
+}
+
+/**
+ * The `env` @hono/node-server hands the app for a request from a real socket (getConnInfo and
+ * http/client-address read `incoming.socket`): `app.request(path, init, fromPeer('127.0.0.1'))`.
+ */
+export function fromPeer(remoteAddress: string, remotePort = 40000) {
+  return { incoming: { socket: { remoteAddress, remotePort } } }
 }

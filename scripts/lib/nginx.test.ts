@@ -1,6 +1,6 @@
 /** Unit tests for renderNginxConfig: what it renders and every value it refuses to render. */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type NginxOptions, renderNginxConfig } from './nginx.js'
+import { edgeCapacity, expandSections, type NginxOptions, renderNginxConfig } from './nginx.js'
 
 const base: NginxOptions = {
   runDir: '/tmp/run/nginx',
@@ -25,7 +25,7 @@ describe('renderNginxConfig', () => {
     expect(conf).toContain('load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;')
     expect(conf).toContain('listen 127.0.0.1:1935;')
     expect(conf).toContain('listen 127.0.0.1:19350;')
-    expect(conf).toContain('listen 127.0.0.1:8080;')
+    expect(conf).toContain('listen 127.0.0.1:8080 backlog=4096;')
     expect(conf).toContain('listen 127.0.0.1:8081;')
     expect(conf).toContain('hls_path /tmp/run/nginx/hls;')
     expect(conf).toContain('alias /tmp/run/nginx/hls/;')
@@ -59,7 +59,7 @@ describe('renderNginxConfig', () => {
       dropIdlePublisherS: 5,
     })
     expect(conf).toContain('listen 0.0.0.0:1935;')
-    expect(conf).toContain('listen [::]:8080;')
+    expect(conf).toContain('listen [::]:8080 backlog=4096;')
     // Internal listeners never follow the public binds.
     expect(conf).toContain('listen 127.0.0.1:19350;')
     expect(conf).toContain('listen 127.0.0.1:8081;')
@@ -114,13 +114,179 @@ describe('renderNginxConfig', () => {
     ['controlAllow', { controlAllow: ['all'] }],
     ['controlAllow', { controlAllow: ['10.0.0.0/33'] }],
     ['controlAllow', { controlAllow: ['10.0.0.0/8; allow all'] }],
+    ['trustedProxies', { trustedProxies: ['lb.internal'] }],
+    ['trustedProxies', { trustedProxies: ['10.0.0.1; real_ip_header X-Real-IP'] }],
+    ['workerConnections', { workerConnections: 100 }],
+    ['workerConnections', { workerConnections: 2.5 }],
+    ['limits.requestsPerS', { limits: { requestsPerS: 0 } }],
+    ['limits.websocketsPerAddr', { limits: { websocketsPerAddr: -1 } }],
   ])('refuses a bad %s: %j', (field, patch) => {
     expect(() => render(patch)).toThrow(new RegExp(`^nginx config: ${field} `))
+  })
+
+  it('sizes the one worker for an audience: connections, descriptors, multi_accept', () => {
+    const conf = render({ workerConnections: 1000 })
+    expect(conf).toMatch(/^worker_processes 1;$/m)
+    expect(conf).toMatch(/^\s*worker_connections 1000;$/m)
+    expect(conf).toMatch(/^worker_rlimit_nofile 2024;$/m)
+    expect(conf).toMatch(/^\s*multi_accept on;$/m)
+  })
+
+  it('scales connections down to the hard descriptor limit when it cannot raise it', () => {
+    expect(edgeCapacity(32_768, false, 20_000)).toEqual({ workerConnections: 18_976, rlimitNofile: 20_000 })
+    expect(edgeCapacity(32_768, true, 20_000)).toEqual({ workerConnections: 32_768, rlimitNofile: 33_792 })
+    expect(edgeCapacity(1000, false, 1_048_576)).toEqual({ workerConnections: 1000, rlimitNofile: 2024 })
+  })
+
+  it('believes X-Forwarded-For only from the listed proxies, and only in the public server', () => {
+    const edge = render({})
+    expect(edge).not.toContain('set_real_ip_from')
+    expect(edge).toMatch(/proxy_set_header X-Forwarded-For \$edge_forwarded_for;/)
+    const behindLb = render({ trustedProxies: ['10.0.0.0/8', '2001:db8::1'] })
+    const publicServer = behindLb.slice(behindLb.indexOf('# Public origin'))
+    expect(publicServer).toMatch(
+      /set_real_ip_from 10\.0\.0\.0\/8;\s+set_real_ip_from 2001:db8::1;\s+real_ip_header X-Forwarded-For;\s+real_ip_recursive on;/,
+    )
+    expect(behindLb.indexOf('set_real_ip_from')).toBeGreaterThan(behindLb.indexOf('# Public origin'))
+    expect(behindLb).toMatch(
+      /geo \$realip_remote_addr \$edge_peer_trusted \{\s+default 0;\s+10\.0\.0\.0\/8 1;\s+2001:db8::1 1;\s+\}/,
+    )
+  })
+
+  it('renders the per-address limits, with tighter ones on /api/v1/auth/ and a /ws/ connection cap', () => {
+    const conf = render({
+      limits: {
+        requestsPerS: 7,
+        requestBurst: 8,
+        authPerMin: 9,
+        authBurst: 10,
+        connectionsPerAddr: 11,
+        websocketsPerAddr: 12,
+      },
+    })
+    expect(conf).toContain('zone=edge_req:10m rate=7r/s;')
+    expect(conf).toContain('zone=edge_auth:10m rate=9r/m;')
+    expect(conf).toContain('limit_conn edge_conn 11;')
+    expect(conf).toMatch(/location \/ws\/ \{[^}]*limit_conn edge_ws 12;/)
+    expect(conf).toMatch(
+      /location \/api\/v1\/auth\/ \{\s+limit_req zone=edge_auth burst=10 nodelay;\s+limit_req zone=edge_req burst=8 nodelay;/,
+    )
   })
 
   it('never echoes a rejected hook secret', () => {
     expect(() => render({ hookSecret: 'leaky-secret-value;' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('leaky') }),
     )
+  })
+})
+
+describe('renderNginxConfig with TLS', () => {
+  const tls = { tlsCertFile: '/etc/live/tls/fullchain.pem', tlsKeyFile: '/etc/live/tls/privkey.pem' }
+  /** The text of the top-level or http-level block that starts with `head`. */
+  const block = (conf: string, head: RegExp): string => {
+    const start = conf.search(head)
+    if (start < 0) return ''
+    let depth = 0
+    for (let i = conf.indexOf('{', start); i < conf.length; i++) {
+      if (conf[i] === '{') depth++
+      if (conf[i] === '}' && --depth === 0) return conf.slice(start, i + 1)
+    }
+    return conf.slice(start)
+  }
+  const publicBody = (server: string) => server.slice(server.indexOf('client_max_body_size'))
+
+  it('renders no TLS, no HTTPS server and no stream block without the ports', () => {
+    const conf = renderNginxConfig(base)
+    expect(conf).not.toMatch(/ssl|^stream \{|ngx_stream_module|\{\{|\}\}/m)
+    expect(conf.match(/^\s*server \{/gm)).toHaveLength(4) // rtmp ingest, hls, control, public
+  })
+
+  it('serves the same public site over HTTPS (http2, TLS 1.2+1.3) with httpsPort, and nothing for RTMPS', () => {
+    const conf = render({ ...tls, httpsPort: 8443, httpBind: '0.0.0.0' })
+    expect(conf).not.toMatch(/^stream \{|ngx_stream_module/m)
+    const plain = block(conf, /server \{\s+listen 0\.0\.0\.0:8080 backlog=\d+;/)
+    const https = block(conf, /server \{\s+listen 0\.0\.0\.0:8443 ssl http2;/)
+    expect(https).toContain('ssl_certificate /etc/live/tls/fullchain.pem;')
+    expect(https).toContain('ssl_certificate_key /etc/live/tls/privkey.pem;')
+    expect(https).toContain('ssl_protocols TLSv1.2 TLSv1.3;')
+    expect(https).toContain('ssl_session_cache shared:https_tls:10m;')
+    // Every directive and location of the plain server, byte for byte, X-Forwarded-Proto included.
+    expect(publicBody(plain)).toContain('proxy_set_header X-Forwarded-Proto $scheme;')
+    expect(publicBody(plain)).toContain('location /ws/ {')
+    expect(publicBody(https)).toBe(publicBody(plain))
+    expect(plain).not.toContain('ssl')
+  })
+
+  it('adds the stream module and one stream{} block relaying RTMPS to the RTMP port with rtmpsPort', () => {
+    const conf = render({ ...tls, rtmpsPort: 1936, rtmpBind: '0.0.0.0' })
+    expect(conf).not.toMatch(/ssl http2/)
+    expect(conf).toMatch(/^load_module \/usr\/lib\/nginx\/modules\/ngx_stream_module\.so;$/m)
+    expect(conf.match(/^stream \{/gm)).toHaveLength(1)
+    const stream = block(conf, /^stream \{/m)
+    expect(stream).toContain('listen 0.0.0.0:1936 ssl;')
+    expect(stream).toContain('ssl_certificate /etc/live/tls/fullchain.pem;')
+    expect(stream).toContain('ssl_protocols TLSv1.2 TLSv1.3;')
+    expect(stream).toContain('ssl_session_cache shared:rtmps_tls:10m;')
+    // A wildcard ingest bind is reached over loopback; never the internal hls port.
+    expect(stream).toContain('proxy_pass 127.0.0.1:1935;')
+    expect(stream).not.toContain('19350')
+    // The ingest itself keeps its plain listener.
+    expect(conf).toContain('listen 0.0.0.0:1935;')
+  })
+
+  it('relays RTMPS to the ingest bind address itself when it is not a wildcard', () => {
+    expect(render({ ...tls, rtmpsPort: 1936, rtmpBind: '10.1.2.3' })).toContain('proxy_pass 10.1.2.3:1935;')
+    expect(render({ ...tls, rtmpsPort: 1936, rtmpBind: '::' })).toContain('proxy_pass [::1]:1935;')
+  })
+
+  it('renders both together with one copy of the TLS settings per server', () => {
+    const conf = render({ ...tls, httpsPort: 8443, rtmpsPort: 1936 })
+    expect(conf.match(/ssl_protocols/g)).toHaveLength(2)
+    expect(conf.match(/^stream \{/gm)).toHaveLength(1)
+    expect(conf.match(/^\s*listen .*ssl.*$/gm)).toEqual([
+      '        listen 127.0.0.1:8443 ssl http2;',
+      '        listen 127.0.0.1:1936 ssl;',
+    ])
+  })
+
+  it.each<[string, Partial<NginxOptions>]>([
+    ['tlsCertFile', { httpsPort: 8443, tlsKeyFile: tls.tlsKeyFile }],
+    ['tlsKeyFile', { rtmpsPort: 1936, tlsCertFile: tls.tlsCertFile }],
+    ['tlsCertFile', { ...tls, httpsPort: 8443, tlsCertFile: '/etc/tls/cert.pem; ssl_verify_client off' }],
+    ['tlsKeyFile', { ...tls, rtmpsPort: 1936, tlsKeyFile: '/etc/tls/$key.pem' }],
+    ['httpsPort', { ...tls, httpsPort: 0 }],
+    ['rtmpsPort', { ...tls, rtmpsPort: 70_000 }],
+    ['ports', { ...tls, httpsPort: 8080 }],
+    ['ports', { ...tls, rtmpsPort: 19350 }],
+    ['ports', { ...tls, httpsPort: 1936, rtmpsPort: 1936 }],
+  ])('refuses a bad %s: %j', (field, patch) => {
+    expect(() => render(patch)).toThrow(new RegExp(`^nginx config: ${field} `))
+  })
+})
+
+describe('expandSections', () => {
+  const template = [
+    'a',
+    '{{#on}}',
+    'kept',
+    '{{/on}}',
+    '{{#off}}',
+    'copied',
+    '{{/off}}',
+    '{{>off}}',
+    'z',
+    '',
+  ].join('\n')
+
+  it('keeps sections that are on, drops the others, and inserts copies where asked', () => {
+    expect(expandSections(template, { on: true, off: false })).toBe('a\nkept\ncopied\nz\n')
+  })
+
+  it.each([
+    ['an unknown section', template, { on: true }],
+    ['an unclosed section', 'a\n{{#on}}\nb\n', { on: true }],
+    ['a copy of a section that does not exist', 'a\n{{>on}}\n', { on: true }],
+  ])('refuses %s', (_, text, on) => {
+    expect(() => expandSections(text, on)).toThrow(/^nginx config: /)
   })
 })

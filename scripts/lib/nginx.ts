@@ -3,6 +3,8 @@
  * runs that nginx as a foreground child, stopped by PID. Owns the validation
  * of every rendered value: each lands unquoted in nginx config or in a hook
  * URL, so anything outside a strict alphabet is refused rather than escaped.
+ * Also resolves the template's sections: the optional HTTPS server and RTMPS
+ * stream proxy, and the public site body the HTTP and HTTPS servers share.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -31,7 +33,50 @@ export interface NginxOptions {
   controlBind?: string
   /** Extra addresses/CIDRs allowed on the control server besides 127.0.0.1 (app containers). */
   controlAllow?: string[]
+  /** Also serve the public origin over TLS (HTTPS, WSS) on this port, bound like httpPort. */
+  httpsPort?: number
+  /** Accept RTMPS on this port (bound like rtmpPort): nginx's stream module ends TLS, relays to rtmpPort. */
+  rtmpsPort?: number
+  /** PEM certificate chain (leaf first) and key for httpsPort and rtmpsPort; required with either. */
+  tlsCertFile?: string
+  tlsKeyFile?: string
+  /**
+   * Proxies in FRONT of this nginx (load balancers) whose X-Forwarded-For the public server
+   * believes (realip, right-most untrusted). Default none: nginx is the edge. Never list client
+   * networks here.
+   */
+  trustedProxies?: string[]
+  /**
+   * The one worker's connection budget, default 32768: each proxied WebSocket viewer takes two
+   * (client + upstream), so ~16,000 viewers. Descriptors are raised to match (edgeCapacity).
+   */
+  workerConnections?: number
+  /** Per-client-address limits on the public origin (nginx limit_req/limit_conn); see nginx/README.md. */
+  limits?: EdgeLimits
 }
+
+export interface EdgeLimits {
+  /** Sustained requests per second per address (default 50), with a burst (default 200). */
+  requestsPerS?: number
+  requestBurst?: number
+  /** /api/v1/auth/* per address per minute (default 60), with a burst (default 30). */
+  authPerMin?: number
+  authBurst?: number
+  /** Concurrent connections per address outside /ws/ (default 256). */
+  connectionsPerAddr?: number
+  /** Concurrent /ws/ sockets per address (default 200, above the app's WS_MAX_PER_IP default 100). */
+  websocketsPerAddr?: number
+}
+
+export const EDGE_LIMIT_DEFAULTS: Required<EdgeLimits> = {
+  requestsPerS: 50,
+  requestBurst: 200,
+  authPerMin: 60,
+  authBurst: 30,
+  connectionsPerAddr: 256,
+  websocketsPerAddr: 200,
+}
+export const DEFAULT_WORKER_CONNECTIONS = 32_768
 
 export interface NginxHandle {
   pid: number
@@ -44,6 +89,8 @@ export interface NginxHandle {
 }
 
 const RTMP_MODULE_PATH = '/usr/lib/nginx/modules/ngx_rtmp_module.so'
+// Debian's libnginx-mod-stream; loaded only when RTMPS is on.
+export const STREAM_MODULE_PATH = '/usr/lib/nginx/modules/ngx_stream_module.so'
 const TEMPLATE_URL = new URL('../../nginx/nginx.conf.template', import.meta.url)
 // Debian keeps nginx in /usr/sbin, which a non-root PATH often lacks.
 const NGINX_BIN = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx'
@@ -89,13 +136,75 @@ function checkUpstream(entry: string): string {
   return entry
 }
 
-function checkCidr(entry: string): string {
+function checkCidr(entry: string, field = 'controlAllow'): string {
   const [addr = '', bits, extra] = entry.split('/')
   const family = isIP(addr)
   const max = family === 4 ? 32 : 128
-  const ok = family !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max))
-  if (!ok) fail('controlAllow', `entries must be IP addresses or CIDR ranges, got ${JSON.stringify(entry)}`)
+  const ok =
+    family !== 0 &&
+    extra === undefined &&
+    (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max))
+  if (!ok) fail(field, `entries must be IP addresses or CIDR ranges, got ${JSON.stringify(entry)}`)
   return entry
+}
+
+function checkCount(field: string, n: number, min: number, max: number): number {
+  if (!Number.isInteger(n) || n < min || n > max)
+    fail(field, `must be a whole number in ${min}..${max}, got ${n}`)
+  return n
+}
+
+/**
+ * The hard RLIMIT_NOFILE of this process (what nginx, its child, inherits), or undefined where
+ * /proc is unavailable. Only CAP_SYS_RESOURCE may raise it (see canRaiseFileLimit).
+ */
+export function hardFileLimit(): number | undefined {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'))
+    const hard = line?.trim().split(/\s+/)[4]
+    if (hard === 'unlimited') return Number.MAX_SAFE_INTEGER
+    return hard === undefined ? undefined : Number(hard)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Whether nginx's worker may raise its descriptor limit above the inherited hard limit: that
+ * takes CAP_SYS_RESOURCE (bit 24 of CapEff), which root in a container often lacks (measured:
+ * "setrlimit(RLIMIT_NOFILE, 66560) failed (1: Operation not permitted)" as root here).
+ */
+export function canRaiseFileLimit(): boolean {
+  try {
+    const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
+    return hex !== undefined && (BigInt(`0x${hex}`) & (1n << 24n)) !== 0n
+  } catch {
+    return process.geteuid?.() === 0
+  }
+}
+
+/**
+ * The worker's connections and descriptors: one descriptor per connection (a proxied viewer is
+ * two connections) plus headroom for HLS files, logs and listeners. When the limit cannot be
+ * raised, connections are scaled down to fit the hard limit: then a full worker refuses new
+ * connections ("worker_connections are not enough") instead of failing accept() and HLS file
+ * opens with EMFILE for everyone.
+ */
+export function edgeCapacity(
+  wanted: number,
+  canRaise: boolean,
+  hard = hardFileLimit(),
+): { workerConnections: number; rlimitNofile: number } {
+  const headroom = 1024
+  let rlimitNofile = wanted + headroom
+  let workerConnections = wanted
+  if (!canRaise && hard !== undefined && rlimitNofile > hard) {
+    rlimitNofile = hard
+    workerConnections = Math.max(512, hard - headroom)
+  }
+  return { workerConnections, rlimitNofile }
 }
 
 function checkRunDir(runDir: string): string {
@@ -104,27 +213,74 @@ function checkRunDir(runDir: string): string {
   return abs
 }
 
+/** Certificate and key paths land unquoted in ssl_certificate(_key): same alphabet as runDir. */
+function checkTlsFile(field: string, path: string | undefined): string {
+  if (path === undefined || path === '') return fail(field, 'is required with httpsPort or rtmpsPort')
+  const abs = resolve(path)
+  if (!SAFE_PATH.test(abs)) fail(field, `may only contain [A-Za-z0-9._/+-], got ${JSON.stringify(abs)}`)
+  return abs
+}
+
+/**
+ * Where the RTMPS proxy delivers: the RTMP ingest listener as seen from this host. A wildcard bind
+ * is reached over loopback; a specific address is used as is.
+ */
+function rtmpsUpstream(rtmpBind: string, rtmpPort: number): string {
+  return `${listenHost('rtmpBind', probeHost(rtmpBind))}:${rtmpPort}`
+}
+
 function placeholders(opts: NginxOptions): Record<string, string> {
   if (!NODE_ID.test(opts.nodeId)) fail('nodeId', 'must match ^[a-z0-9-]{1,32}$')
   // Never echo the secret itself in the error.
   if (!HOOK_SECRET.test(opts.hookSecret))
     fail('hookSecret', 'must be 16-256 URL-safe characters [A-Za-z0-9._~-]')
-  const ports = {
+  const ports: Record<string, number> = {
     rtmpPort: checkPort('rtmpPort', opts.rtmpPort),
     internalRtmpPort: checkPort('internalRtmpPort', opts.internalRtmpPort),
     httpPort: checkPort('httpPort', opts.httpPort),
     controlPort: checkPort('controlPort', opts.controlPort),
   }
-  if (new Set(Object.values(ports)).size !== 4)
-    fail('ports', `must be four different ports, got ${JSON.stringify(ports)}`)
+  if (opts.httpsPort !== undefined) ports.httpsPort = checkPort('httpsPort', opts.httpsPort)
+  if (opts.rtmpsPort !== undefined) ports.rtmpsPort = checkPort('rtmpsPort', opts.rtmpsPort)
+  const count = Object.keys(ports).length
+  if (new Set(Object.values(ports)).size !== count)
+    fail('ports', `must be ${count} different ports, got ${JSON.stringify(ports)}`)
+  const tls = opts.httpsPort !== undefined || opts.rtmpsPort !== undefined
   if (opts.appUpstreams.length === 0) fail('appUpstreams', 'must name at least one host:port')
   const runDir = checkRunDir(opts.runDir)
   // Workers of a root master run as "nobody" by default and could not write
   // HLS files or temp bodies under a root-owned run dir.
   const asRoot = process.geteuid?.() === 0
 
+  const capacity = edgeCapacity(
+    checkCount('workerConnections', opts.workerConnections ?? DEFAULT_WORKER_CONNECTIONS, 512, 1_000_000),
+    canRaiseFileLimit(),
+  )
+  const lim = { ...EDGE_LIMIT_DEFAULTS, ...opts.limits }
+  const trusted = (opts.trustedProxies ?? []).map((a) => checkCidr(a, 'trustedProxies'))
+
   return {
     RTMP_MODULE_PATH,
+    WORKER_CONNECTIONS: String(capacity.workerConnections),
+    WORKER_RLIMIT_NOFILE: String(capacity.rlimitNofile),
+    // The kernel caps it at net.core.somaxconn; a thousand viewers can knock at once.
+    LISTEN_BACKLOG: '4096',
+    REAL_IP: trusted.length
+      ? [
+          ...trusted.map((a) => `        set_real_ip_from ${a};`),
+          '        real_ip_header X-Forwarded-For;',
+          '        real_ip_recursive on;',
+        ].join('\n')
+      : '        # (no TRUSTED_PROXIES in front of nginx: the TCP peer is the client)',
+    TRUSTED_PROXY_GEO: trusted.map((a) => `        ${a} 1;`).join('\n'),
+    LIMIT_REQ_PER_S: String(checkCount('limits.requestsPerS', lim.requestsPerS, 1, 100_000)),
+    LIMIT_REQ_BURST: String(checkCount('limits.requestBurst', lim.requestBurst, 0, 1_000_000)),
+    LIMIT_AUTH_PER_MIN: String(checkCount('limits.authPerMin', lim.authPerMin, 1, 1_000_000)),
+    LIMIT_AUTH_BURST: String(checkCount('limits.authBurst', lim.authBurst, 0, 1_000_000)),
+    LIMIT_CONN_PER_ADDR: String(
+      checkCount('limits.connectionsPerAddr', lim.connectionsPerAddr, 1, 1_000_000),
+    ),
+    LIMIT_WS_PER_ADDR: String(checkCount('limits.websocketsPerAddr', lim.websocketsPerAddr, 1, 1_000_000)),
     USER_DIRECTIVE: asRoot ? 'user root;' : '',
     RUN_DIR: runDir,
     LOG_DIR: join(runDir, 'logs'),
@@ -142,12 +298,57 @@ function placeholders(opts: NginxOptions): Record<string, string> {
     APP_UPSTREAMS: opts.appUpstreams.map((u) => `        server ${checkUpstream(u)} max_fails=0;`).join('\n'),
     NOTIFY_UPDATE_S: String(checkSeconds('notifyUpdateTimeoutS', opts.notifyUpdateTimeoutS ?? 30)),
     DROP_IDLE_S: String(checkSeconds('dropIdlePublisherS', opts.dropIdlePublisherS ?? 30)),
+    // Only present when their section is rendered, so a template that used them elsewhere would
+    // fail to render instead of printing an empty value.
+    ...(tls && {
+      TLS_CERT_FILE: checkTlsFile('tlsCertFile', opts.tlsCertFile),
+      TLS_KEY_FILE: checkTlsFile('tlsKeyFile', opts.tlsKeyFile),
+    }),
+    ...(opts.httpsPort !== undefined && { HTTPS_PORT: String(opts.httpsPort) }),
+    ...(opts.rtmpsPort !== undefined && {
+      STREAM_MODULE_PATH,
+      RTMPS_PORT: String(opts.rtmpsPort),
+      RTMPS_UPSTREAM: rtmpsUpstream(opts.rtmpBind ?? '127.0.0.1', opts.rtmpPort),
+    }),
   }
+}
+
+/** Which template sections are rendered in place; every section can also be copied with {{>name}}. */
+function sections(opts: NginxOptions): Record<string, boolean> {
+  return {
+    public_site: true,
+    https: opts.httpsPort !== undefined,
+    rtmps: opts.rtmpsPort !== undefined,
+    tls_params: false,
+  }
+}
+
+const SECTION = /^\{\{#([a-z_]+)\}\}\n([\s\S]*?)^\{\{\/\1\}\}\n/gm
+const PARTIAL = /^\{\{>([a-z_]+)\}\}\n/gm
+
+/** Resolves {{#name}}…{{/name}} sections and {{>name}} copies (see the template's header). */
+export function expandSections(template: string, on: Record<string, boolean>): string {
+  const bodies = new Map<string, string[]>()
+  const kept = template.replace(SECTION, (_, name: string, body: string) => {
+    if (!(name in on)) throw new Error(`nginx config: template section {{#${name}}} is unknown`)
+    bodies.set(name, [...(bodies.get(name) ?? []), body])
+    return on[name] ? body : ''
+  })
+  const out = kept.replace(PARTIAL, (_, name: string) => {
+    const found = bodies.get(name) ?? []
+    if (found.length !== 1)
+      throw new Error(`nginx config: {{>${name}}} needs exactly one {{#${name}}} section`)
+    return found[0]!
+  })
+  const stray = /^\{\{[#/>].*$/m.exec(out)
+  if (stray) throw new Error(`nginx config: unmatched section marker ${stray[0]}`)
+  return out
 }
 
 export function renderNginxConfig(opts: NginxOptions): string {
   const values = placeholders(opts)
-  return readFileSync(TEMPLATE_URL, 'utf8').replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, name: string) => {
+  const template = expandSections(readFileSync(TEMPLATE_URL, 'utf8'), sections(opts))
+  return template.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, name: string) => {
     const value = values[name]
     // Template and renderer must stay in step; a silent empty value could
     // e.g. drop a listen address.
@@ -211,6 +412,8 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
       ['127.0.0.1', opts.internalRtmpPort],
       [opts.httpBind ?? '127.0.0.1', opts.httpPort],
       [opts.controlBind ?? '127.0.0.1', opts.controlPort],
+      ...(opts.httpsPort === undefined ? [] : [[opts.httpBind ?? '127.0.0.1', opts.httpsPort] as const]),
+      ...(opts.rtmpsPort === undefined ? [] : [[opts.rtmpBind ?? '127.0.0.1', opts.rtmpsPort] as const]),
     ] as const) {
       await waitForTcp(probeHost(host), port, Math.max(deadline - Date.now(), 1))
     }

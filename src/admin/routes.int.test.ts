@@ -9,7 +9,8 @@ import {
   streamKeyFor,
   uniqueUsername,
 } from '../../test/factories.js'
-import { createTestApp, manualClock, type TestApp } from '../../test/harness.js'
+import { createTestApp, fromPeer, manualClock, type TestApp } from '../../test/harness.js'
+import { waitFor } from '../../test/support/ffmpeg.js'
 import { auditEvents, streamSessions, users } from '../db/schema/index.js'
 
 const clock = manualClock()
@@ -110,11 +111,15 @@ describe('disable and enable', () => {
     const { key } = await streamKeyFor(t.deps, target.user)
     // Go live the way nginx does it.
     const q = new URLSearchParams({ node: 'n1', secret: t.deps.config.HOOK_SECRET })
-    const publish = await t.app.request(`/hooks/rtmp/publish?${q}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `app=live&flashver=FMLE%2F3.0&addr=127.0.0.1&clientid=77&call=publish&name=${key}&type=live`,
-    })
+    const publish = await t.app.request(
+      `/hooks/rtmp/publish?${q}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `app=live&flashver=FMLE%2F3.0&addr=127.0.0.1&clientid=77&call=publish&name=${key}&type=live`,
+      },
+      fromPeer('127.0.0.1'),
+    )
     expect(publish.status).toBe(302)
     const live = (await t.deps.live.get(target.user.username))!
 
@@ -127,11 +132,17 @@ describe('disable and enable', () => {
       (await call(t, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: target.refreshToken } })).status,
     ).toBe(401)
     expect(await t.deps.live.get(target.user.username)).toBeNull()
-    const [session] = await t.deps.db
-      .select()
-      .from(streamSessions)
-      .where(eq(streamSessions.id, live.sessionId))
-    expect(session!.endReason).toBe('account_disabled')
+    // History follows from the offline event (live/effects.ts), a moment later.
+    await waitFor(
+      async () => {
+        const [session] = await t.deps.db
+          .select()
+          .from(streamSessions)
+          .where(eq(streamSessions.id, live.sessionId))
+        return session?.endReason === 'account_disabled' || null
+      },
+      { what: 'the session closed as account_disabled' },
+    )
     const login = await call(t, 'POST', '/api/v1/auth/login', {
       body: { email: target.user.email, password: PASSWORD },
     })
@@ -142,7 +153,7 @@ describe('disable and enable', () => {
       .where(and(eq(auditEvents.userId, target.user.id), eq(auditEvents.type, 'admin.user.disabled')))
     expect(audit).toMatchObject({
       actorId: admin.user.id,
-      data: { reason: 'spam', sessionsEnded: 1, streamEnded: true },
+      data: { reason: 'spam', sessionsEnded: 1 },
     })
 
     expect((await asAdmin('POST', `/users/${target.user.id}/enable`)).status).toBe(200)

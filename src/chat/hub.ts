@@ -17,6 +17,7 @@ import type { Db } from '../db/client.js'
 import { users } from '../db/schema/index.js'
 import type { Presence } from '../presence/presence.js'
 import { pushViewers, refreshPresence } from '../presence/viewers.js'
+import type { SocketAdmission } from './admission.js'
 import type { ChatBroker, Inbound } from './broker.js'
 import { type Conn, textFrame } from './connection.js'
 import type { ChatHistory } from './history.js'
@@ -33,6 +34,7 @@ export type HubDeps = ChatDeps & {
   broker: ChatBroker
   history: ChatHistory
   presence: Presence
+  admission: SocketAdmission
 }
 
 export class ChatHub {
@@ -46,7 +48,14 @@ export class ChatHub {
   private subscriberWasReady = false
 
   constructor(private readonly d: HubDeps) {
-    d.broker.onMessage((channel, msg) => this.onBroker(channel, msg))
+    d.broker.onMessage((channel, msg) => {
+      // A listener that throws would take the subscriber connection's emitter down with it.
+      try {
+        this.onBroker(channel, msg)
+      } catch (err) {
+        d.log.error({ err, channel }, 'chat: broker message failed; skipped')
+      }
+    })
     const revokedTopic = d.keys.userRevoked()
     d.redisSub.on('message', (topic: string, payload: string) => {
       if (topic === revokedTopic) this.onRevoked(payload)
@@ -54,7 +63,11 @@ export class ChatHub {
     d.redisSub.on('ready', () => {
       // A reconnected subscriber may have missed messages (pub/sub is at-most-once): every
       // socket reconnects and resumes from history rather than silently skipping them.
-      if (this.subscriberWasReady) this.closeAll(CloseCode.RESYNC, 'resync')
+      if (this.subscriberWasReady) {
+        this.closeAll(CloseCode.RESYNC, 'resync')
+        // The cached rules, moderators and live state may have changed while we were deaf.
+        for (const room of this.rooms.values()) this.reload(room)
+      }
       this.subscriberWasReady = true
     })
     this.ready = d.redisSub.subscribe(revokedTopic).then(() => undefined)
@@ -177,6 +190,17 @@ export class ChatHub {
     return room
   }
 
+  /** Reloads a room's cache; sockets joining meanwhile wait for it. A failure keeps the old state. */
+  private reload(room: Room): void {
+    const previous = room.ready
+    room.ready = previous
+      .catch(() => {})
+      .then(() => room.load(this.d.db, this.d.live, this.d.now()))
+      .catch((err) =>
+        this.d.log.warn({ err: (err as Error).message, channel: room.name }, 'chat: room reload failed'),
+      )
+  }
+
   /** Serializes once, then hands the same bytes to every socket of the room. */
   broadcast(room: Room, frame: ServerFrame, filter?: (c: Conn) => boolean): void {
     const wire = textFrame(Buffer.from(JSON.stringify(frame)))
@@ -257,9 +281,12 @@ export class ChatHub {
     return this.d.db
   }
 
-  /** The presence heartbeat (also run by start()'s timer; tests call it directly). */
-  refreshPresence(): Promise<void> {
-    return refreshPresence(this, this.d.presence)
+  /**
+   * The presence heartbeat (also run by start()'s timer; tests call it directly): viewer entries
+   * and the per-address socket counts age out together when an instance dies.
+   */
+  async refreshPresence(): Promise<void> {
+    await Promise.all([refreshPresence(this, this.d.presence), this.d.admission.refresh()])
   }
 
   /** Pushes changed viewer counts and records session peaks (start()'s timer; tests call it directly). */

@@ -7,9 +7,9 @@
  * | live:client:{node}:{clientId}         | string | channel name; same expiry as the hash            |
  * | live:deadlines                        | zset   | member channel, score = deadline ms (sweeper)    |
  * | live:started                          | zset   | member channel, score = startedAt ms (listing)   |
- * | live:kicked:{keyId}                   | string | reason; cool-down after a kick                   |
+ * | live:kicked:{channel}:{keyId}         | string | 1; cool-down after a kick (KICK_COOLDOWN_S)      |
  * | live:ended:{node}:{clientId}          | string | end reason of a publisher ended on purpose; 1 h  |
- * | events                                | stream | online / reconnecting / offline, MAXLEN ~ 10000  |
+ * | events                                | stream | every session transition (live/events.ts); written by the registry's Lua scripts, consumed by group live-effects, trimmed once acknowledged and older than 1 day |
  * | events:ch:{channel}                   | pubsub | the same events for one channel's live pages     |
  * | presence:ch:{channel}                 | zset   | member connection id, score = expiry ms (viewers) |
  * | auth:revoked-sid:{sid}                | string | 1; TTL = access token lifetime                   |
@@ -23,6 +23,7 @@
  * | chat:rate:{channel}:{userId}          | zset   | sliding-window log of sent messages, score = ms; PEXPIRE = window |
  * | chat:last:{channel}:{userId}          | hash   | at, hash of the last message (slow mode, duplicates); PEXPIRE = longest rule |
  * | viewers:uniq:{sessionId}              | hll    | unique viewers of one stream session; EXPIRE 2 days |
+ * | ws:ip:{<addr>}                        | zset   | open WebSockets of one client address, all instances (chat/admission.ts): member connection id, score = expiry ms, re-added by each instance's presence heartbeat; PEXPIRE 2 × PRESENCE_TTL_S. `{…}` is a hash tag: one slot per address |
  *
  * Keys are prefixed by REDIS_PREFIX so several deployments (or test files) can share one Redis.
  */
@@ -33,7 +34,7 @@ export function createKeys(prefix = '') {
     liveClient: (node: string, clientId: string) => `${p}live:client:${node}:${clientId}`,
     liveDeadlines: () => `${p}live:deadlines`,
     liveStarted: () => `${p}live:started`,
-    kicked: (keyId: string) => `${p}live:kicked:${keyId}`,
+    kicked: (channel: string, keyId: string) => `${p}live:kicked:${channel}:${keyId}`,
     liveEnded: (node: string, clientId: string) => `${p}live:ended:${node}:${clientId}`,
     events: () => `${p}events`,
     channelEvents: (channel: string) => `${p}events:ch:${channel}`,
@@ -49,6 +50,7 @@ export function createKeys(prefix = '') {
     chatRate: (channel: string, userId: string) => `${p}chat:rate:${channel}:${userId}`,
     chatLast: (channel: string, userId: string) => `${p}chat:last:${channel}:${userId}`,
     uniqueViewers: (sessionId: string) => `${p}viewers:uniq:${sessionId}`,
+    socketsOfAddress: (addr: string) => `${p}ws:ip:{${addr}}`,
   }
 }
 
