@@ -86,6 +86,8 @@ export const ConfigSchema = z
     /** Public keys (PEM, concatenated) still accepted after a key rotation. */
     JWT_PREVIOUS_PUBLIC_KEYS_FILE: z.string().optional(),
     ACCESS_TOKEN_TTL_S: seconds.min(60).max(900).default(600),
+    /** A just-rotated refresh token may be presented again this long (lost response, two tabs); 0 = never. */
+    REFRESH_REUSE_GRACE_S: seconds.max(300).default(10),
     ALLOWED_ORIGINS: csv.optional(),
     RECONNECT_WINDOW_S: seconds.max(600).default(30),
     /** nginx's notify_update_timeout; a live session with no on_update for 2× this is ingest_lost. */
@@ -162,6 +164,12 @@ export const ConfigSchema = z
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   })
   .transform((c, ctx) => {
+    // Without SMTP the mailer prints mails, reset and confirmation links included, to the log:
+    // fine on a laptop, a credential leak in production.
+    if (c.NODE_ENV === 'production' && !c.SMTP_URL) {
+      ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required when NODE_ENV=production (otherwise account mails, with their links, would be written to the log)' })
+      return z.NEVER
+    }
     let jwtPrivateKeyPem = c.JWT_PRIVATE_KEY
     if (!jwtPrivateKeyPem && c.JWT_PRIVATE_KEY_FILE) {
       try {

@@ -8,7 +8,8 @@
  * - Joining is gap-free: the socket is added to the room (live frames queue), the subscription
  *   is confirmed, and only then is history read; queued frames the welcome already covers are
  *   dropped by seq.
- * - Shared timers, not per-socket ones: ping/pong liveness, presence refresh, viewer counts.
+ * - Shared timers, not per-socket ones: ping/pong liveness, presence refresh, viewer counts, and
+ *   the session check that closes sockets whose login session ran out (session-watch.ts).
  */
 import { randomBytes } from 'node:crypto'
 import { eq } from 'drizzle-orm'
@@ -25,6 +26,7 @@ import type { ChatDeps } from './index.js'
 import { CloseCode, type ServerFrame } from './protocol.js'
 import { Room } from './room.js'
 import { applyControl, applyStream } from './room-events.js'
+import { endedSessions, SESSION_CHECK_INTERVAL_MS } from './session-watch.js'
 
 export const WELCOME_HISTORY = 50
 const ROOM_LINGER_MS = 5000
@@ -246,6 +248,32 @@ export class ChatHub {
     }
   }
 
+  /**
+   * Closes (4501) every socket whose login session is over for any reason: idle or absolute
+   * expiry, which nobody announces, or a revocation whose pub/sub message was lost. One query
+   * per 1,000 distinct sids of this instance (start()'s timer; tests call it directly).
+   */
+  async checkSessions(): Promise<number> {
+    const bySid = new Map<string, Conn[]>()
+    for (const conns of this.byUser.values())
+      for (const conn of conns) {
+        const sid = conn.identity!.sid
+        const list = bySid.get(sid)
+        if (list) list.push(conn)
+        else bySid.set(sid, [conn])
+      }
+    if (bySid.size === 0) return 0
+    const ended = await endedSessions(this.d.db, bySid.keys(), this.d.now())
+    let closed = 0
+    for (const sid of ended)
+      for (const conn of bySid.get(sid) ?? []) {
+        conn.close(CloseCode.SESSION_ENDED, 'session ended')
+        this.leave(conn)
+        closed++
+      }
+    return closed
+  }
+
   /** This instance's sockets of one user, in any channel. */
   connsOf(userId: string): Conn[] {
     return [...(this.byUser.get(userId) ?? [])]
@@ -298,6 +326,7 @@ export class ChatHub {
       'presence refresh',
     )
     job(config.VIEWERS_PUSH_INTERVAL_MS, () => this.pushViewers(), 'viewer count')
+    job(SESSION_CHECK_INTERVAL_MS, () => this.checkSessions(), 'session check')
   }
 
   private closeAll(code: number, reason: string): Conn[] {
