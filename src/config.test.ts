@@ -38,6 +38,7 @@ describe('loadConfig', () => {
     expect(errorOf({ ...base, HOOK_SECRET: 'has spaces and is long enough' })).toContain('HOOK_SECRET')
     expect(errorOf({ ...base, RECONNECT_WINDOW_S: '-1' })).toContain('RECONNECT_WINDOW_S')
     expect(errorOf({ ...base, INGEST_NODES: 'node-a' })).toContain('INGEST_NODES')
+    expect(errorOf({ ...base, METRICS_TOKEN: 'guessable' })).toContain('METRICS_TOKEN')
     expect(errorOf({ HOOK_SECRET: base.HOOK_SECRET })).toContain('JWT_PRIVATE_KEY_FILE')
     expect(
       errorOf({
