@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
-import { readPidFile, sleep, spawnLogged, tailFile, waitForTcp, waitUntil } from './proc.js'
+import { type ProcHandle, readPidFile, sleep, spawnLogged, tailFile, waitForTcp, waitUntil } from './proc.js'
 
 export interface NginxOptions {
   runDir: string
@@ -41,6 +41,8 @@ export interface NginxHandle {
   controlUrl: string
   stop(): Promise<void>
   kill(signal?: NodeJS.Signals): void
+  /** The master's exit, for a supervisor that restarts a dead nginx. */
+  ended: ProcHandle['ended']
 }
 
 const RTMP_MODULE_PATH = '/usr/lib/nginx/modules/ngx_rtmp_module.so'
@@ -93,7 +95,10 @@ function checkCidr(entry: string): string {
   const [addr = '', bits, extra] = entry.split('/')
   const family = isIP(addr)
   const max = family === 4 ? 32 : 128
-  const ok = family !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max))
+  const ok =
+    family !== 0 &&
+    extra === undefined &&
+    (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max))
   if (!ok) fail('controlAllow', `entries must be IP addresses or CIDR ranges, got ${JSON.stringify(entry)}`)
   return entry
 }
@@ -193,7 +198,8 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
     }
   }
   const stop = async () => {
-    if (!running) return
+    // A master that died (SIGKILL) may leave workers holding the ports: proc.stop reaps its group.
+    if (!running) return proc.stop()
     // QUIT lets HTTP requests finish but waits forever for RTMP sessions to
     // end; TERM closes them; proc.stop SIGKILLs the group after that.
     kill('SIGQUIT')
@@ -220,7 +226,15 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
     throw new Error(`${(err as Error).message}\n${logs}`, { cause: err })
   }
 
-  return { pid: proc.pid, hlsDir, logDir, controlUrl: `http://127.0.0.1:${opts.controlPort}`, stop, kill }
+  return {
+    pid: proc.pid,
+    hlsDir,
+    logDir,
+    controlUrl: `http://127.0.0.1:${opts.controlPort}`,
+    stop,
+    kill,
+    ended: proc.ended,
+  }
 }
 
 /** A wildcard bind is reachable through loopback. */
