@@ -1,0 +1,74 @@
+/**
+ * Fault: the control plane SIGKILLed mid-stream and mid-chat. With two instances the other one
+ * carries hooks and chat; with one, nginx answers on_update itself until the app is back. Either
+ * way the stream must not notice, and the session, events and chat history must come out whole.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, it } from 'vitest'
+import { waitFor } from '../support/ffmpeg.js'
+import { type FaultStack, NOTIFY_UPDATE_S, Scene, startFaultStack } from './support.js'
+
+const CASE_TIMEOUT = 180_000
+
+describe('app SIGKILL, two instances', () => {
+  let f: FaultStack
+  beforeAll(async () => {
+    f = await startFaultStack({ instances: 2 })
+  }, CASE_TIMEOUT)
+  afterAll(() => f?.stop(), CASE_TIMEOUT)
+
+  it(
+    'keeps the stream, one session, one online/offline pair and every acknowledged message',
+    async () => {
+      const scene = await Scene.start(f.stack, 'app SIGKILL (1 of 2)')
+      await scene.fault(
+        async () => {
+          await f.stack.apps[0]!.kill('SIGKILL')
+          // Chat keeps working on the surviving instance while this one is dead.
+          await scene.sender.acks(5)
+        },
+        () => f.stack.apps[0]!.start(),
+      )
+      Scene.expectNothingLost(await scene.finish(), { reason: 'publisher_left' })
+    },
+    CASE_TIMEOUT,
+  )
+})
+
+describe('app SIGKILL, one instance', () => {
+  let f: FaultStack
+  beforeAll(async () => {
+    f = await startFaultStack({ instances: 1 })
+  }, CASE_TIMEOUT)
+  afterAll(() => f?.stop(), CASE_TIMEOUT)
+
+  it(
+    'keeps the stream through on_updates nobody could answer, and loses nothing once the app is back',
+    async () => {
+      const scene = await Scene.start(f.stack, 'app SIGKILL (only one)')
+      const fallbackLog = join(f.stack.nginx.logDir, 'hook-fallback.log')
+      const fallbacks = () =>
+        existsSync(fallbackLog)
+          ? readFileSync(fallbackLog, 'utf8')
+              .split('\n')
+              .filter((l) => l.includes('/hooks/rtmp/update')).length
+          : 0
+      await scene.fault(
+        async () => {
+          const before = fallbacks()
+          const killedAt = Date.now()
+          await f.stack.apps[0]!.kill('SIGKILL')
+          // Down for two update intervals, nginx's hook proxy answering on_update without the app.
+          await waitFor(() => fallbacks() > before && Date.now() - killedAt > 2 * NOTIFY_UPDATE_S * 1000, {
+            timeoutMs: 30_000,
+            what: 'on_update answered by nginx for two intervals',
+          })
+        },
+        () => f.stack.apps[0]!.start(),
+      )
+      Scene.expectNothingLost(await scene.finish(), { reason: 'publisher_left' })
+    },
+    CASE_TIMEOUT,
+  )
+})
