@@ -33,6 +33,9 @@ describe('nginx fault', () => {
             timeoutMs: UPDATE_DEADLINE_MS + 30_000,
             what: 'session ended in the registry',
           })
+          console.log(
+            `nginx SIGKILL: session ended ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`,
+          )
         },
         () => f.stack.restartNginx(),
       )

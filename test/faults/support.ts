@@ -90,6 +90,8 @@ export type Measured = {
   'end reasons': string
   online: number
   offline: number
+  /** Chat acknowledged again after the fault was repaired. */
+  'chat back': boolean
   'chat acked': number
   'missing in PG': number
   'missing on resume': number
@@ -173,7 +175,10 @@ export class Scene {
         .then(() => true)
         .catch(() => false)
     }
-    await this.sender.acks(3, CONVERGE_MS).catch(() => {})
+    const chatBack = await this.sender
+      .acks(3, CONVERGE_MS)
+      .then(() => true)
+      .catch(() => false)
     await this.sender.stop()
     const lastAcked = this.sender.acked.at(-1)?.seq ?? 0
     // Followers must have caught up (live or by resume) to the last acknowledged message.
@@ -218,6 +223,7 @@ export class Scene {
       'end reasons': sessions.map((s) => s.endReason ?? 'open').join(','),
       online: events.filter((e) => e.type === 'stream.online').length,
       offline: events.filter((e) => e.type === 'stream.offline').length,
+      'chat back': chatBack,
       'chat acked': acked.length,
       'missing in PG': acked.filter((a) => stored.get(a.seq) !== a.id).length,
       'missing on resume': acked.filter((a) => viaResume.get(a.seq) !== a.id).length,
@@ -226,7 +232,7 @@ export class Scene {
       'stream up during fault s': dropped ? 0 : Math.round((this.faultEnd - this.faultStart) / 100) / 10,
       'converged s': Math.round(convergedS * 10) / 10,
     }
-    console.table([m])
+    console.table(m)
     return m
   }
 
@@ -242,6 +248,7 @@ export class Scene {
       'left open': m['left open'],
       online: m.online,
       offline: m.offline,
+      'chat back': m['chat back'],
       'missing in PG': m['missing in PG'],
       'missing on resume': m['missing on resume'],
       'resume gaps': m['resume gaps'],
@@ -252,12 +259,12 @@ export class Scene {
       'left open': 0,
       online: 1,
       offline: 1,
+      'chat back': true,
       'missing in PG': 0,
       'missing on resume': 0,
       'resume gaps': 0,
     })
     if (end.reason) expect(m['end reasons']).toBe(end.reason)
-    expect(m['chat acked']).toBeGreaterThan(0)
   }
 }
 
