@@ -33,11 +33,12 @@ CMD ["node", "dist/src/main.js"]
 
 FROM node:20-bookworm-slim AS ingest
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nginx libnginx-mod-rtmp \
+ && apt-get install -y --no-install-recommends nginx libnginx-mod-rtmp libnginx-mod-stream \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json ./
 COPY --from=build /app/dist/scripts ./dist/scripts
 COPY nginx ./dist/nginx
-EXPOSE 1935 8080
+# RTMP, HTTP, and (when HTTPS_PORT/RTMPS_PORT are set, see docker-compose.yml) HTTPS and RTMPS.
+EXPOSE 1935 8080 8443 1936
 CMD ["node", "dist/scripts/ingest.js"]

@@ -7,12 +7,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { exportPKCS8, generateKeyPair } from 'jose'
+import { defaultRtmpPublicUrl } from '../src/config.js'
 import { watchWeb } from './build-web.js'
 import { startNginx } from './lib/nginx.js'
 import { startPostgres } from './lib/postgres.js'
 import { isPortFree, spawnLogged, waitUntil } from './lib/proc.js'
 import { startRedis } from './lib/redis.js'
 import { type SupervisedChild, supervise } from './lib/supervise.js'
+import { devTlsFiles } from './lib/tls.js'
 
 interface Child {
   name: string
@@ -42,6 +44,9 @@ const readPorts = () => ({
   redis: portFromEnv('DEV_REDIS_PORT', 63799),
   control: portFromEnv('NGINX_CONTROL_PORT', 8081),
   internalRtmp: portFromEnv('NGINX_INTERNAL_RTMP_PORT', 19350),
+  // Off unless set (TLS): the fallback is never used.
+  https: env.HTTPS_PORT ? portFromEnv('HTTPS_PORT', 0) : undefined,
+  rtmps: env.RTMPS_PORT ? portFromEnv('RTMPS_PORT', 0) : undefined,
 })
 
 const log = (line: string) => console.log(`▸ ${line}`)
@@ -73,6 +78,8 @@ async function checkPorts(ports: Ports): Promise<void> {
     ['NGINX_CONTROL_PORT', ports.control, '127.0.0.1'],
     ['NGINX_INTERNAL_RTMP_PORT', ports.internalRtmp, '127.0.0.1'],
   ]
+  if (ports.https) wanted.push(['HTTPS_PORT', ports.https, '0.0.0.0'])
+  if (ports.rtmps) wanted.push(['RTMPS_PORT', ports.rtmps, '0.0.0.0'])
   if (!env.DATABASE_URL) wanted.push(['DEV_PG_PORT', ports.postgres, '127.0.0.1'])
   if (!env.REDIS_URL) wanted.push(['DEV_REDIS_PORT', ports.redis, '127.0.0.1'])
   for (const [name, port, host] of wanted) {
@@ -195,6 +202,10 @@ async function main(): Promise<void> {
   if (migrateCode !== 0) throw new Error(`migrations failed (exit ${migrateCode})`)
   log(`migrations applied (${seconds(t)})`)
 
+  // HTTPS_PORT/RTMPS_PORT without TLS_CERT_FILE/TLS_KEY_FILE: a self-signed pair, kept until it expires.
+  const tls = devTlsFiles(env, join(runDir, 'tls'))
+  if (tls?.generated) log(`self-signed TLS certificate written to ${rel(tls.certFile)}`)
+
   t = Date.now()
   // A restarted nginx has lost its RTMP connections anyway (encoders reconnect to the new one).
   const nginx = await supervised('nginx', rel(join(runDir, 'nginx', 'logs')), () =>
@@ -210,9 +221,16 @@ async function main(): Promise<void> {
       internalRtmpPort: ports.internalRtmp,
       controlPort: ports.control,
       appUpstreams: [`127.0.0.1:${ports.app}`],
+      ...(tls && {
+        httpsPort: ports.https,
+        rtmpsPort: ports.rtmps,
+        tlsCertFile: tls.certFile,
+        tlsKeyFile: tls.keyFile,
+      }),
     }),
   )
-  log(`nginx ready: http ${ports.http}, rtmp ${ports.rtmp} (${seconds(t)})`)
+  const tlsReady = `${ports.https ? `, https ${ports.https}` : ''}${ports.rtmps ? `, rtmps ${ports.rtmps}` : ''}`
+  log(`nginx ready: http ${ports.http}, rtmp ${ports.rtmp}${tlsReady} (${seconds(t)})`)
 
   // The pages' browser bundle, rebuilt on every change under src/web/client (reload to see it).
   // In-process (esbuild's service dies with us), so it is not a child to stop.
@@ -223,6 +241,8 @@ async function main(): Promise<void> {
   log(`web bundle built, watching src/web/client (${seconds(t)})`)
 
   t = Date.now()
+  // With HTTPS the site is https (Secure cookies, HSTS, wss:) and OBS is shown rtmps:// when RTMPS is on.
+  const publicUrl = ports.https ? `https://localhost:${ports.https}` : `http://localhost:${ports.http}`
   const appEnv: NodeJS.ProcessEnv = {
     APP_PORT: String(ports.app),
     APP_HOST: '127.0.0.1',
@@ -230,11 +250,11 @@ async function main(): Promise<void> {
     RTMP_PORT: String(ports.rtmp),
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
-    PUBLIC_URL: `http://localhost:${ports.http}`,
+    PUBLIC_URL: publicUrl,
     HOOK_SECRET: hookSecret,
     JWT_PRIVATE_KEY_FILE: jwtKeyFile,
     INGEST_NODES: `local=${nginx.controlUrl}`,
-    RTMP_PUBLIC_URL: `rtmp://localhost:${ports.rtmp}/live`,
+    RTMP_PUBLIC_URL: defaultRtmpPublicUrl(new URL(env.PUBLIC_URL ?? publicUrl), ports.rtmp, ports.rtmps),
     NODE_ENV: 'development',
     ...env, // the user's own exports win
   }
@@ -260,10 +280,15 @@ async function main(): Promise<void> {
     return { ...app, stop: () => app.stop('SIGTERM', 12_000) }
   })
   log(`app ready on 127.0.0.1:${ports.app} (${seconds(t)})`)
-  printBanner(appEnv, nginx.logDir)
+  printBanner(appEnv, nginx.logDir, ports, tls?.selfSigned ? tls.certFile : undefined)
 }
 
-function printBanner(appEnv: NodeJS.ProcessEnv, nginxLogDir: string): void {
+function printBanner(
+  appEnv: NodeJS.ProcessEnv,
+  nginxLogDir: string,
+  ports: Ports,
+  selfSignedCert?: string,
+): void {
   const publicUrl = (appEnv.PUBLIC_URL ?? '').replace(/\/+$/, '')
   console.log(`
   ┌─ Live control plane is running ──────────────────────────────
@@ -275,9 +300,19 @@ function printBanner(appEnv: NodeJS.ProcessEnv, nginxLogDir: string): void {
   │ Watch   ${publicUrl}/c/<your-username>
   │ API     ${publicUrl}/api/v1
   │ HLS     ${publicUrl}/hls/<username>/index.m3u8
-  │ Logs    app: this terminal · services: ${rel(logDir)}/ · nginx: ${rel(nginxLogDir)}/
+  │ Logs    app: this terminal · services: ${rel(logDir)}/ · nginx: ${rel(nginxLogDir)}/${tlsBanner(ports, selfSignedCert)}
   └─ Ctrl-C stops everything ────────────────────────────────────
 `)
+}
+
+function tlsBanner(ports: Ports, selfSignedCert?: string): string {
+  const lines = [
+    ports.https && `HTTPS   https://localhost:${ports.https} (also http://localhost:${ports.http})`,
+    ports.rtmps && `RTMPS   rtmps://localhost:${ports.rtmps}/live (also rtmp://localhost:${ports.rtmp}/live)`,
+    selfSignedCert &&
+      `TLS     self-signed ${rel(selfSignedCert)}: browsers warn, OBS refuses rtmps:// unless trusted`,
+  ].filter(Boolean)
+  return lines.map((line) => `\n  │ ${line}`).join('')
 }
 
 main().catch((err: Error) => {

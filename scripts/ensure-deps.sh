@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PACKAGES=(nginx libnginx-mod-rtmp postgresql redis-server ffmpeg chromium)
+PACKAGES=(nginx libnginx-mod-rtmp libnginx-mod-stream openssl postgresql redis-server ffmpeg chromium)
 
 # sbin dirs are not on a normal user's PATH, but nginx lives there.
 have() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; }
@@ -12,6 +12,9 @@ have() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; }
 missing=()
 have nginx || missing+=(nginx)
 [[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ]] || missing+=("ngx_rtmp_module.so")
+# RTMPS: nginx's stream module terminates TLS in front of the RTMP port; openssl makes the dev certificate.
+[[ -f /usr/lib/nginx/modules/ngx_stream_module.so ]] || missing+=("ngx_stream_module.so")
+have openssl || missing+=(openssl)
 have ffmpeg || missing+=(ffmpeg)
 have ffprobe || missing+=(ffprobe)
 have redis-server || missing+=(redis-server)

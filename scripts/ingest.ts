@@ -9,6 +9,7 @@ import { startNginx } from './lib/nginx.js'
 
 const env = process.env
 const int = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback)
+const optionalInt = (name: string) => (env[name] ? Number(env[name]) : undefined)
 const list = (name: string) =>
   (env[name] ?? '')
     .split(',')
@@ -49,11 +50,22 @@ const nginx = await startNginx({
   appUpstreams: list('APP_UPSTREAMS').length ? list('APP_UPSTREAMS') : ['app:3000'],
   notifyUpdateTimeoutS: int('NOTIFY_UPDATE_S', 30),
   dropIdlePublisherS: int('DROP_IDLE_S', 30),
+  // TLS (the renderer refuses a port without both files): mount the certificate, e.g. as a secret.
+  httpsPort: optionalInt('HTTPS_PORT'),
+  rtmpsPort: optionalInt('RTMPS_PORT'),
+  tlsCertFile: env.TLS_CERT_FILE || undefined,
+  tlsKeyFile: env.TLS_KEY_FILE || undefined,
 }).catch((err: Error) => {
   console.error(err.message)
   process.exit(1)
 })
-console.log(`ingest node ready: rtmp :${int('RTMP_PORT', 1935)}, http :${int('HTTP_PORT', 8080)}`)
+const tlsPorts = [
+  ['https', optionalInt('HTTPS_PORT')],
+  ['rtmps', optionalInt('RTMPS_PORT')],
+].flatMap(([name, port]) => (port ? [`, ${name} :${port}`] : []))
+console.log(
+  `ingest node ready: rtmp :${int('RTMP_PORT', 1935)}, http :${int('HTTP_PORT', 8080)}${tlsPorts.join('')}`,
+)
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {

@@ -1,10 +1,12 @@
 /**
  * `npm run secrets`: creates what docker-compose.yml needs and git must never see — `.env` with a
- * hook secret, and `secrets/jwt-ed25519.pem`. Existing files are kept.
+ * hook secret, `secrets/jwt-ed25519.pem`, and a self-signed TLS pair in `secrets/tls/` to replace
+ * with a real certificate. Existing files are kept.
  */
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { exportPKCS8, generateKeyPair } from 'jose'
+import { ensureSelfSignedCert } from './lib/tls.js'
 
 if (!existsSync('.env')) {
   writeFileSync(
@@ -22,3 +24,9 @@ if (!existsSync('secrets/jwt-ed25519.pem')) {
   writeFileSync('secrets/jwt-ed25519.pem', await exportPKCS8(privateKey), { mode: 0o644 })
   console.log('wrote secrets/jwt-ed25519.pem')
 } else console.log('secrets/jwt-ed25519.pem exists, kept')
+
+// Only when neither file exists: a real certificate placed here is never replaced, even near expiry.
+if (!existsSync('secrets/tls/cert.pem') && !existsSync('secrets/tls/key.pem')) {
+  ensureSelfSignedCert('secrets/tls')
+  console.log('wrote secrets/tls/cert.pem and key.pem (self-signed for localhost: replace them with yours)')
+} else console.log('secrets/tls/ exists, kept')

@@ -39,7 +39,13 @@ describe('loadConfig', () => {
     expect(errorOf({ ...base, RECONNECT_WINDOW_S: '-1' })).toContain('RECONNECT_WINDOW_S')
     expect(errorOf({ ...base, INGEST_NODES: 'node-a' })).toContain('INGEST_NODES')
     expect(errorOf({ HOOK_SECRET: base.HOOK_SECRET })).toContain('JWT_PRIVATE_KEY_FILE')
-    expect(errorOf({ ...base, JWT_PRIVATE_KEY: undefined as unknown as string, JWT_PRIVATE_KEY_FILE: '/nonexistent/key.pem' })).toContain('JWT_PRIVATE_KEY_FILE')
+    expect(
+      errorOf({
+        ...base,
+        JWT_PRIVATE_KEY: undefined as unknown as string,
+        JWT_PRIVATE_KEY_FILE: '/nonexistent/key.pem',
+      }),
+    ).toContain('JWT_PRIVATE_KEY_FILE')
   })
 
   it('treats empty variables as unset', () => {
@@ -59,5 +65,19 @@ describe('loadConfig', () => {
     expect(c.ALLOWED_ORIGINS).toEqual(['https://a.example', 'https://b.example'])
     expect(c.PUBLIC_URL).toBe('https://live.example')
     expect(c.secureCookies).toBe(true)
+  })
+
+  it('tells OBS to use RTMPS when the site is https and RTMPS_PORT is set', () => {
+    const https = { ...base, PUBLIC_URL: 'https://live.example', RTMP_PORT: '1935' }
+    expect(loadConfig({ ...https, RTMPS_PORT: '1936' }).RTMP_PUBLIC_URL).toBe(
+      'rtmps://live.example:1936/live',
+    )
+    // Without an RTMPS port, or on a plain-http site, plain RTMP.
+    expect(loadConfig(https).RTMP_PUBLIC_URL).toBe('rtmp://live.example:1935/live')
+    expect(loadConfig({ ...base, RTMPS_PORT: '1936' }).RTMP_PUBLIC_URL).toBe('rtmp://localhost:1935/live')
+    // An explicit RTMP_PUBLIC_URL always wins.
+    const explicit = { ...https, RTMPS_PORT: '1936', RTMP_PUBLIC_URL: 'rtmp://ingest.example/live' }
+    expect(loadConfig(explicit).RTMP_PUBLIC_URL).toBe('rtmp://ingest.example/live')
+    expect(errorOf({ ...base, RTMPS_PORT: '0' })).toContain('RTMPS_PORT')
   })
 })

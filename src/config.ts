@@ -4,14 +4,20 @@ import { z } from 'zod'
 
 const port = z.coerce.number().int().min(1).max(65535)
 const seconds = z.coerce.number().int().min(0)
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+)
 
 /** `id=url,id2=url2`: each ingest node's control endpoint (nginx `rtmp_control` / `rtmp_stat`). */
 const ingestNodes = z.string().transform((s, ctx) => {
   const nodes: Record<string, string> = {}
-  for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const part of s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const [id, url] = part.split('=', 2)
     if (!id || !url || !/^[a-z0-9-]{1,32}$/.test(id) || !URL.canParse(url)) {
       ctx.addIssue({ code: 'custom', message: `expected id=url pairs, got "${part}"` })
@@ -46,19 +52,33 @@ export const ConfigSchema = z
     APP_PORT: port.default(3000),
     HTTP_PORT: port.default(8080),
     RTMP_PORT: port.default(1935),
+    /** nginx's RTMPS port (TLS in front of RTMP_PORT); with an https PUBLIC_URL, OBS is told to use it. */
+    RTMPS_PORT: port.optional(),
     DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:54329/live'),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:63799'),
     /** Redis key prefix: lets several deployments (or test files) share one Redis. */
-    REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]*$/).default(''),
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[a-zA-Z0-9:_-]*$/)
+      .default(''),
     PUBLIC_URL: z.string().url().default('http://localhost:8080'),
-    /** What OBS is told to use; defaults to PUBLIC_URL's host on RTMP_PORT. */
+    /** What OBS is told to use; defaults to PUBLIC_URL's host on RTMP_PORT (rtmps on RTMPS_PORT when both are TLS). */
     RTMP_PUBLIC_URL: z.string().url().optional(),
     SMTP_URL: z.string().url().optional(),
     MAIL_FROM: z.string().default('Live <no-reply@localhost>'),
-    HOOK_SECRET: z.string().min(16, 'must be at least 16 characters').regex(/^[A-Za-z0-9_-]+$/, 'must be URL-safe'),
+    HOOK_SECRET: z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be URL-safe'),
     /** Addresses or CIDR ranges allowed to call the RTMP hooks (each ingest nginx's hook proxy). */
     HOOK_ALLOWED_IPS: csv
-      .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { message: 'must be IP addresses or CIDR ranges' })))
+      .pipe(
+        z.array(
+          z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], {
+            message: 'must be IP addresses or CIDR ranges',
+          }),
+        ),
+      )
       .default(['127.0.0.1', '::1']),
     INGEST_NODES: ingestNodes.default({}),
     JWT_PRIVATE_KEY: z.string().optional(),
@@ -107,7 +127,11 @@ export const ConfigSchema = z
     CHAT_FLOOD_FRAMES_PER_S: z.coerce.number().min(0.1).max(10_000).default(5),
     CHAT_FLOOD_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
     /** A socket with more unsent bytes than this is closed as too slow (4008). */
-    CHAT_MAX_BUFFERED_BYTES: z.coerce.number().int().min(4096).default(1024 * 1024),
+    CHAT_MAX_BUFFERED_BYTES: z.coerce
+      .number()
+      .int()
+      .min(4096)
+      .default(1024 * 1024),
     CHAT_PING_INTERVAL_S: seconds.min(1).max(300).default(25),
     /** Viewer presence entries expire this long after their last refresh (refreshed every TTL/3). */
     PRESENCE_TTL_S: seconds.min(3).max(3600).default(45),
@@ -124,21 +148,34 @@ export const ConfigSchema = z
       try {
         jwtPrivateKeyPem = readFileSync(c.JWT_PRIVATE_KEY_FILE, 'utf8')
       } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_KEY_FILE'], message: `cannot read: ${(err as Error).message}` })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['JWT_PRIVATE_KEY_FILE'],
+          message: `cannot read: ${(err as Error).message}`,
+        })
         return z.NEVER
       }
     }
     if (!jwtPrivateKeyPem) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_PRIVATE_KEY_FILE'], message: 'set JWT_PRIVATE_KEY_FILE (or JWT_PRIVATE_KEY) to an Ed25519 PKCS#8 PEM key' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_PRIVATE_KEY_FILE'],
+        message: 'set JWT_PRIVATE_KEY_FILE (or JWT_PRIVATE_KEY) to an Ed25519 PKCS#8 PEM key',
+      })
       return z.NEVER
     }
     let jwtPreviousPublicKeysPem: string[] = []
     if (c.JWT_PREVIOUS_PUBLIC_KEYS_FILE) {
       try {
         const text = readFileSync(c.JWT_PREVIOUS_PUBLIC_KEYS_FILE, 'utf8')
-        jwtPreviousPublicKeysPem = text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? []
+        jwtPreviousPublicKeysPem =
+          text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? []
       } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['JWT_PREVIOUS_PUBLIC_KEYS_FILE'], message: `cannot read: ${(err as Error).message}` })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['JWT_PREVIOUS_PUBLIC_KEYS_FILE'],
+          message: `cannot read: ${(err as Error).message}`,
+        })
         return z.NEVER
       }
     }
@@ -146,7 +183,7 @@ export const ConfigSchema = z
     return {
       ...c,
       PUBLIC_URL: publicUrl.origin,
-      RTMP_PUBLIC_URL: c.RTMP_PUBLIC_URL ?? `rtmp://${publicUrl.hostname}:${c.RTMP_PORT}/live`,
+      RTMP_PUBLIC_URL: c.RTMP_PUBLIC_URL ?? defaultRtmpPublicUrl(publicUrl, c.RTMP_PORT, c.RTMPS_PORT),
       ALLOWED_ORIGINS: c.ALLOWED_ORIGINS ?? [publicUrl.origin],
       jwtPrivateKeyPem,
       jwtPreviousPublicKeysPem,
@@ -155,6 +192,13 @@ export const ConfigSchema = z
   })
 
 export type Config = z.output<typeof ConfigSchema>
+
+/** The OBS server on PUBLIC_URL's host. Broadcasters follow the site: an https site with RTMPS sends OBS over TLS too. */
+export function defaultRtmpPublicUrl(publicUrl: URL, rtmpPort: number, rtmpsPort?: number): string {
+  return publicUrl.protocol === 'https:' && rtmpsPort !== undefined
+    ? `rtmps://${publicUrl.hostname}:${rtmpsPort}/live`
+    : `rtmp://${publicUrl.hostname}:${rtmpPort}/live`
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError'

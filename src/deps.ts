@@ -7,6 +7,7 @@ import type { IngestControl } from './live/ingest-control.js'
 import type { LiveRegistry } from './live/registry.js'
 import type { Logger } from './log.js'
 import type { Mailer } from './mail/mailer.js'
+import type { OutboxWorker } from './outbox/worker.js'
 import type { Redis } from './redis/client.js'
 import type { Keys } from './redis/keys.js'
 
@@ -24,6 +25,8 @@ export interface Deps {
   ingest: IngestControl
   /** Chat and viewer presence: this instance's sockets (hub) and the Redis broker between instances. */
   chat: Chat
+  /** Applies an `inline` outbox row right after its transaction committed (outbox/outbox.ts). */
+  outbox: Pick<OutboxWorker, 'applyNow'>
   /** Injected clock (ms since epoch) so time-based rules are testable without sleeping. */
   now: () => number
 }

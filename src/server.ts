@@ -3,33 +3,47 @@
  * background jobs, and the graceful shutdown that undoes it in reverse. `main.ts` runs it from
  * the environment; tests run it with their own config.
  */
+import { hostname } from 'node:os'
+import type { ServerType } from '@hono/node-server'
 import { serve } from '@hono/node-server'
 import { WebSocketServer } from 'ws'
-import type { ServerType } from '@hono/node-server'
 import { createTokenService } from './accounts/tokens.js'
 import { createApp } from './app.js'
 import { createChat, startChatRetention } from './chat/index.js'
 import type { Config } from './config.js'
 import { createDb } from './db/client.js'
 import type { Deps } from './deps.js'
+import { every } from './lib/every.js'
+import { createLiveEffects, EFFECTS_GROUP } from './live/effects.js'
 import { createIngestControl } from './live/ingest-control.js'
-import { createRedisLiveRegistry } from './live/registry.js'
 import { startReconciler } from './live/reconcile.js'
+import { createRedisLiveRegistry } from './live/registry.js'
 import { startSweeper } from './live/sweeper.js'
 import { createLogger, type Logger } from './log.js'
 import { createMailer } from './mail/mailer.js'
+import { createOutboxHandlers } from './outbox/handlers.js'
+import { createOutboxWorker } from './outbox/worker.js'
 import { createRedis } from './redis/client.js'
 import { createKeys } from './redis/keys.js'
+import { createStreamConsumer, trimConsumed } from './redis/stream-consumer.js'
 
 export type Running = { deps: Deps; server: ServerType; port: number; shutdown(): Promise<void> }
 
-export async function buildDeps(config: Config, log: Logger = createLogger({ level: config.LOG_LEVEL }), now = Date.now) {
+export async function buildDeps(
+  config: Config,
+  log: Logger = createLogger({ level: config.LOG_LEVEL }),
+  now = Date.now,
+) {
   const { db, sql } = createDb(config.DATABASE_URL)
   const { redis, redisSub } = createRedis(config.REDIS_URL)
   const keys = createKeys(config.REDIS_PREFIX)
   const ingest = createIngestControl(config.INGEST_NODES, log)
   const live = createRedisLiveRegistry({
-    redis, keys, db, log, ingest, now,
+    redis,
+    keys,
+    log,
+    ingest,
+    now,
     reconnectWindowS: config.RECONNECT_WINDOW_S,
     notifyUpdateS: config.NOTIFY_UPDATE_S,
     kickCooldownS: config.KICK_COOLDOWN_S,
@@ -54,23 +68,64 @@ export async function buildDeps(config: Config, log: Logger = createLogger({ lev
     }),
     live,
     chat,
+    // Bound below: its handlers need the finished deps.
+    outbox: { applyNow: async () => false },
   }
+  const outbox = createOutboxWorker({ sql, log, handlers: createOutboxHandlers(deps) })
+  deps.outbox = outbox
   const close = async () => {
     deps.mailer.close()
-    await Promise.allSettled([redis.quit(), redisSub.quit(), sql.end({ timeout: 5 })])
+    // QUIT waits for a connection that may never come back (Redis down): disconnect then.
+    const quit = (r: typeof redis) => (r.status === 'ready' ? r.quit() : Promise.resolve(r.disconnect()))
+    await Promise.allSettled([quit(redis), quit(redisSub), sql.end({ timeout: 5 })])
   }
-  return { deps, close }
+  /**
+   * The consumers of the durable path (DESIGN.md "one durable path"): the Postgres outbox worker
+   * and the `live-effects` group of the `events` stream. Every instance runs both; the work is
+   * shared and survives any instance dying mid-way.
+   */
+  const startWorkers = async () => {
+    const effects = createStreamConsumer({
+      redis,
+      stream: keys.events(),
+      group: EFFECTS_GROUP,
+      consumer: `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+      handle: createLiveEffects({ db, ingest, log }),
+      log,
+    })
+    const trim = every(60_000, () => trimConsumed(redis, keys.events(), 24 * 3600_000), {
+      onError: (err) => log.warn({ err: (err as Error).message }, 'events: trim failed'),
+    })
+    await Promise.all([outbox.start(), effects.start()])
+    return {
+      outbox,
+      effects,
+      async stop() {
+        trim.stop()
+        await Promise.all([outbox.stop(), effects.stop()])
+      },
+    }
+  }
+  return { deps, close, startWorkers }
 }
 
-export async function startServer(config: Config, opts: { log?: Logger; port?: number; now?: () => number } = {}): Promise<Running> {
+export async function startServer(
+  config: Config,
+  opts: { log?: Logger; port?: number; now?: () => number } = {},
+): Promise<Running> {
   const log = opts.log ?? createLogger({ level: config.LOG_LEVEL })
-  const { deps, close } = await buildDeps(config, log, opts.now)
+  const { deps, close, startWorkers } = await buildDeps(config, log, opts.now)
+  const workers = await startWorkers()
   let draining = false
   const app = createApp(deps, { isShuttingDown: () => draining })
   const sweeper = startSweeper(deps.live, log)
   const reconciler = startReconciler({
-    live: deps.live, ingest: deps.ingest, log, now: deps.now,
-    intervalMs: config.RECONCILE_INTERVAL_S * 1000, idleTimeoutMs: config.IDLE_TIMEOUT_S * 1000,
+    live: deps.live,
+    ingest: deps.ingest,
+    log,
+    now: deps.now,
+    intervalMs: config.RECONCILE_INTERVAL_S * 1000,
+    idleTimeoutMs: config.IDLE_TIMEOUT_S * 1000,
   })
   deps.chat.hub.start()
   const retention = startChatRetention(deps)
@@ -78,10 +133,20 @@ export async function startServer(config: Config, opts: { log?: Logger; port?: n
 
   // Chat sockets: frames above 64 KiB are refused by ws itself (1009); no compression, which
   // costs memory per socket and CPU per message and opens compression side channels.
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: false, clientTracking: false })
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024,
+    perMessageDeflate: false,
+    clientTracking: false,
+  })
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve(
-      { fetch: app.fetch, hostname: config.APP_HOST, port: opts.port ?? config.APP_PORT, websocket: { server: wss } },
+      {
+        fetch: app.fetch,
+        hostname: config.APP_HOST,
+        port: opts.port ?? config.APP_PORT,
+        websocket: { server: wss },
+      },
       () => resolve(s),
     )
   })
@@ -99,6 +164,7 @@ export async function startServer(config: Config, opts: { log?: Logger; port?: n
       // Sockets first ("going away": clients reconnect to another instance); server.close()
       // would otherwise wait for them.
       await deps.chat.hub.shutdown()
+      await workers.stop()
       // Stop accepting connections, let in-flight requests finish, then close clients.
       await new Promise<void>((resolve) => {
         server.close(() => resolve())

@@ -19,6 +19,7 @@ type Service = {
   environment?: Record<string, string>
   depends_on?: unknown
   secrets?: string[]
+  ports?: string[]
 }
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
   services: Record<string, Service>
@@ -85,3 +86,65 @@ describe('docker-compose.yml', () => {
     expect(compose.secrets.jwt_key!.file).toBe('./secrets/jwt-ed25519.pem')
   })
 })
+
+describe('docker-compose.yml TLS', () => {
+  const ingest = compose.services.ingest!
+  const env = ingest.environment ?? {}
+  const published = (ingest.ports ?? []).map(
+    (p) => p.split(' ')[0]!.split(':').map(Number) as [number, number],
+  )
+
+  it('mounts the certificate and key as secrets the ingest reads, from files `npm run secrets` writes', () => {
+    const secretsScript = readFileSync('scripts/secrets.ts', 'utf8')
+    for (const [variable, secret] of [
+      ['TLS_CERT_FILE', 'tls_cert'],
+      ['TLS_KEY_FILE', 'tls_key'],
+    ] as const) {
+      expect(env[variable]).toBe(`/run/secrets/${secret}`)
+      expect(ingest.secrets).toContain(secret)
+      const file = compose.secrets[secret]!.file
+      expect(file).toMatch(/^\.\/secrets\/tls\/(cert|key)\.pem$/)
+      // ensureSelfSignedCert('secrets/tls') writes cert.pem and key.pem there.
+      expect(secretsScript).toContain(`'${file.slice(2)}'`)
+    }
+    expect(secretsScript).toContain("ensureSelfSignedCert('secrets/tls')")
+    expect(dockerfile).toMatch(/apt-get install[^\n]*libnginx-mod-stream/)
+  })
+
+  it('publishes every port the ingest listens on, HTTPS on 443 and RTMPS 1:1', () => {
+    const listens = {
+      RTMP_PORT: Number(env.RTMP_PORT ?? 1935),
+      HTTP_PORT: Number(env.HTTP_PORT ?? 8080),
+      HTTPS_PORT: Number(env.HTTPS_PORT),
+      RTMPS_PORT: Number(env.RTMPS_PORT),
+    }
+    expect(published.map(([, inside]) => inside).sort()).toEqual(Object.values(listens).sort())
+    expect(published).toContainEqual([443, listens.HTTPS_PORT])
+    expect(published).toContainEqual([listens.RTMPS_PORT, listens.RTMPS_PORT])
+    const exposed = /^EXPOSE (.+)$/m
+      .exec(dockerfile.slice(dockerfile.indexOf('AS ingest')))?.[1]
+      ?.split(' ')
+      .map(Number)
+    for (const port of Object.values(listens)) expect(exposed).toContain(port)
+  })
+
+  it('makes the app an https site that tells OBS the published rtmps:// server', () => {
+    const [, app] = Object.entries(compose.services).find(([name]) => name === 'app-1')!
+    expect(app.environment?.RTMPS_PORT).toBe(env.RTMPS_PORT)
+    const appEnv = Object.fromEntries(
+      Object.entries(app.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), {})]),
+    )
+    const config = loadConfig({
+      ...appEnv,
+      HOOK_SECRET: 'a-hook-secret-long-enough',
+      JWT_PRIVATE_KEY: keyPem(),
+    })
+    expect(config.PUBLIC_URL).toBe('https://localhost')
+    expect(config.secureCookies).toBe(true)
+    expect(config.RTMP_PUBLIC_URL).toBe(`rtmps://localhost:${env.RTMPS_PORT}/live`)
+  })
+})
+
+function keyPem(): string {
+  return generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+}

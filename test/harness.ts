@@ -51,12 +51,18 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const config = testConfig(opts.env)
   const log = createLogger({ level: config.LOG_LEVEL })
-  const { deps, close } = await buildDeps(config, log, opts.now)
+  const { deps, close, startWorkers } = await buildDeps(config, log, opts.now)
+  // The durable path's consumers (outbox, live effects) run as in production: history and mail
+  // follow from recorded events, not from the request.
+  const workers = await startWorkers()
   const app = createApp(deps)
   return {
     deps,
     app,
-    close,
+    close: async () => {
+      await workers.stop()
+      await close()
+    },
     json: async (method, path, body, headers = {}) =>
       app.request(path, {
         method,

@@ -1,6 +1,6 @@
 /** Unit tests for renderNginxConfig: what it renders and every value it refuses to render. */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type NginxOptions, renderNginxConfig } from './nginx.js'
+import { expandSections, type NginxOptions, renderNginxConfig } from './nginx.js'
 
 const base: NginxOptions = {
   runDir: '/tmp/run/nginx',
@@ -122,5 +122,116 @@ describe('renderNginxConfig', () => {
     expect(() => render({ hookSecret: 'leaky-secret-value;' })).toThrow(
       expect.objectContaining({ message: expect.not.stringContaining('leaky') }),
     )
+  })
+})
+
+describe('renderNginxConfig with TLS', () => {
+  const tls = { tlsCertFile: '/etc/live/tls/fullchain.pem', tlsKeyFile: '/etc/live/tls/privkey.pem' }
+  /** The text of the top-level or http-level block that starts with `head`. */
+  const block = (conf: string, head: RegExp): string => {
+    const start = conf.search(head)
+    if (start < 0) return ''
+    let depth = 0
+    for (let i = conf.indexOf('{', start); i < conf.length; i++) {
+      if (conf[i] === '{') depth++
+      if (conf[i] === '}' && --depth === 0) return conf.slice(start, i + 1)
+    }
+    return conf.slice(start)
+  }
+  const publicBody = (server: string) => server.slice(server.indexOf('client_max_body_size'))
+
+  it('renders no TLS, no HTTPS server and no stream block without the ports', () => {
+    const conf = renderNginxConfig(base)
+    expect(conf).not.toMatch(/ssl|^stream \{|ngx_stream_module|\{\{|\}\}/m)
+    expect(conf.match(/^\s*server \{/gm)).toHaveLength(4) // rtmp ingest, hls, control, public
+  })
+
+  it('serves the same public site over HTTPS (http2, TLS 1.2+1.3) with httpsPort, and nothing for RTMPS', () => {
+    const conf = render({ ...tls, httpsPort: 8443, httpBind: '0.0.0.0' })
+    expect(conf).not.toMatch(/^stream \{|ngx_stream_module/m)
+    const plain = block(conf, /server \{\s+listen 0\.0\.0\.0:8080;/)
+    const https = block(conf, /server \{\s+listen 0\.0\.0\.0:8443 ssl http2;/)
+    expect(https).toContain('ssl_certificate /etc/live/tls/fullchain.pem;')
+    expect(https).toContain('ssl_certificate_key /etc/live/tls/privkey.pem;')
+    expect(https).toContain('ssl_protocols TLSv1.2 TLSv1.3;')
+    expect(https).toContain('ssl_session_cache shared:https_tls:10m;')
+    // Every directive and location of the plain server, byte for byte, X-Forwarded-Proto included.
+    expect(publicBody(plain)).toContain('proxy_set_header X-Forwarded-Proto $scheme;')
+    expect(publicBody(plain)).toContain('location /ws/ {')
+    expect(publicBody(https)).toBe(publicBody(plain))
+    expect(plain).not.toContain('ssl')
+  })
+
+  it('adds the stream module and one stream{} block relaying RTMPS to the RTMP port with rtmpsPort', () => {
+    const conf = render({ ...tls, rtmpsPort: 1936, rtmpBind: '0.0.0.0' })
+    expect(conf).not.toMatch(/ssl http2/)
+    expect(conf).toMatch(/^load_module \/usr\/lib\/nginx\/modules\/ngx_stream_module\.so;$/m)
+    expect(conf.match(/^stream \{/gm)).toHaveLength(1)
+    const stream = block(conf, /^stream \{/m)
+    expect(stream).toContain('listen 0.0.0.0:1936 ssl;')
+    expect(stream).toContain('ssl_certificate /etc/live/tls/fullchain.pem;')
+    expect(stream).toContain('ssl_protocols TLSv1.2 TLSv1.3;')
+    expect(stream).toContain('ssl_session_cache shared:rtmps_tls:10m;')
+    // A wildcard ingest bind is reached over loopback; never the internal hls port.
+    expect(stream).toContain('proxy_pass 127.0.0.1:1935;')
+    expect(stream).not.toContain('19350')
+    // The ingest itself keeps its plain listener.
+    expect(conf).toContain('listen 0.0.0.0:1935;')
+  })
+
+  it('relays RTMPS to the ingest bind address itself when it is not a wildcard', () => {
+    expect(render({ ...tls, rtmpsPort: 1936, rtmpBind: '10.1.2.3' })).toContain('proxy_pass 10.1.2.3:1935;')
+    expect(render({ ...tls, rtmpsPort: 1936, rtmpBind: '::' })).toContain('proxy_pass [::1]:1935;')
+  })
+
+  it('renders both together with one copy of the TLS settings per server', () => {
+    const conf = render({ ...tls, httpsPort: 8443, rtmpsPort: 1936 })
+    expect(conf.match(/ssl_protocols/g)).toHaveLength(2)
+    expect(conf.match(/^stream \{/gm)).toHaveLength(1)
+    expect(conf.match(/^\s*listen .*ssl.*$/gm)).toEqual([
+      '        listen 127.0.0.1:8443 ssl http2;',
+      '        listen 127.0.0.1:1936 ssl;',
+    ])
+  })
+
+  it.each<[string, Partial<NginxOptions>]>([
+    ['tlsCertFile', { httpsPort: 8443, tlsKeyFile: tls.tlsKeyFile }],
+    ['tlsKeyFile', { rtmpsPort: 1936, tlsCertFile: tls.tlsCertFile }],
+    ['tlsCertFile', { ...tls, httpsPort: 8443, tlsCertFile: '/etc/tls/cert.pem; ssl_verify_client off' }],
+    ['tlsKeyFile', { ...tls, rtmpsPort: 1936, tlsKeyFile: '/etc/tls/$key.pem' }],
+    ['httpsPort', { ...tls, httpsPort: 0 }],
+    ['rtmpsPort', { ...tls, rtmpsPort: 70_000 }],
+    ['ports', { ...tls, httpsPort: 8080 }],
+    ['ports', { ...tls, rtmpsPort: 19350 }],
+    ['ports', { ...tls, httpsPort: 1936, rtmpsPort: 1936 }],
+  ])('refuses a bad %s: %j', (field, patch) => {
+    expect(() => render(patch)).toThrow(new RegExp(`^nginx config: ${field} `))
+  })
+})
+
+describe('expandSections', () => {
+  const template = [
+    'a',
+    '{{#on}}',
+    'kept',
+    '{{/on}}',
+    '{{#off}}',
+    'copied',
+    '{{/off}}',
+    '{{>off}}',
+    'z',
+    '',
+  ].join('\n')
+
+  it('keeps sections that are on, drops the others, and inserts copies where asked', () => {
+    expect(expandSections(template, { on: true, off: false })).toBe('a\nkept\ncopied\nz\n')
+  })
+
+  it.each([
+    ['an unknown section', template, { on: true }],
+    ['an unclosed section', 'a\n{{#on}}\nb\n', { on: true }],
+    ['a copy of a section that does not exist', 'a\n{{>on}}\n', { on: true }],
+  ])('refuses %s', (_, text, on) => {
+    expect(() => expandSections(text, on)).toThrow(/^nginx config: /)
   })
 })

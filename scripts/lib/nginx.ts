@@ -3,6 +3,8 @@
  * runs that nginx as a foreground child, stopped by PID. Owns the validation
  * of every rendered value: each lands unquoted in nginx config or in a hook
  * URL, so anything outside a strict alphabet is refused rather than escaped.
+ * Also resolves the template's sections: the optional HTTPS server and RTMPS
+ * stream proxy, and the public site body the HTTP and HTTPS servers share.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -31,6 +33,13 @@ export interface NginxOptions {
   controlBind?: string
   /** Extra addresses/CIDRs allowed on the control server besides 127.0.0.1 (app containers). */
   controlAllow?: string[]
+  /** Also serve the public origin over TLS (HTTPS, WSS) on this port, bound like httpPort. */
+  httpsPort?: number
+  /** Accept RTMPS on this port (bound like rtmpPort): nginx's stream module ends TLS, relays to rtmpPort. */
+  rtmpsPort?: number
+  /** PEM certificate chain (leaf first) and key for httpsPort and rtmpsPort; required with either. */
+  tlsCertFile?: string
+  tlsKeyFile?: string
 }
 
 export interface NginxHandle {
@@ -46,6 +55,8 @@ export interface NginxHandle {
 }
 
 const RTMP_MODULE_PATH = '/usr/lib/nginx/modules/ngx_rtmp_module.so'
+// Debian's libnginx-mod-stream; loaded only when RTMPS is on.
+export const STREAM_MODULE_PATH = '/usr/lib/nginx/modules/ngx_stream_module.so'
 const TEMPLATE_URL = new URL('../../nginx/nginx.conf.template', import.meta.url)
 // Debian keeps nginx in /usr/sbin, which a non-root PATH often lacks.
 const NGINX_BIN = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx'
@@ -109,19 +120,39 @@ function checkRunDir(runDir: string): string {
   return abs
 }
 
+/** Certificate and key paths land unquoted in ssl_certificate(_key): same alphabet as runDir. */
+function checkTlsFile(field: string, path: string | undefined): string {
+  if (path === undefined || path === '') return fail(field, 'is required with httpsPort or rtmpsPort')
+  const abs = resolve(path)
+  if (!SAFE_PATH.test(abs)) fail(field, `may only contain [A-Za-z0-9._/+-], got ${JSON.stringify(abs)}`)
+  return abs
+}
+
+/**
+ * Where the RTMPS proxy delivers: the RTMP ingest listener as seen from this host. A wildcard bind
+ * is reached over loopback; a specific address is used as is.
+ */
+function rtmpsUpstream(rtmpBind: string, rtmpPort: number): string {
+  return `${listenHost('rtmpBind', probeHost(rtmpBind))}:${rtmpPort}`
+}
+
 function placeholders(opts: NginxOptions): Record<string, string> {
   if (!NODE_ID.test(opts.nodeId)) fail('nodeId', 'must match ^[a-z0-9-]{1,32}$')
   // Never echo the secret itself in the error.
   if (!HOOK_SECRET.test(opts.hookSecret))
     fail('hookSecret', 'must be 16-256 URL-safe characters [A-Za-z0-9._~-]')
-  const ports = {
+  const ports: Record<string, number> = {
     rtmpPort: checkPort('rtmpPort', opts.rtmpPort),
     internalRtmpPort: checkPort('internalRtmpPort', opts.internalRtmpPort),
     httpPort: checkPort('httpPort', opts.httpPort),
     controlPort: checkPort('controlPort', opts.controlPort),
   }
-  if (new Set(Object.values(ports)).size !== 4)
-    fail('ports', `must be four different ports, got ${JSON.stringify(ports)}`)
+  if (opts.httpsPort !== undefined) ports.httpsPort = checkPort('httpsPort', opts.httpsPort)
+  if (opts.rtmpsPort !== undefined) ports.rtmpsPort = checkPort('rtmpsPort', opts.rtmpsPort)
+  const count = Object.keys(ports).length
+  if (new Set(Object.values(ports)).size !== count)
+    fail('ports', `must be ${count} different ports, got ${JSON.stringify(ports)}`)
+  const tls = opts.httpsPort !== undefined || opts.rtmpsPort !== undefined
   if (opts.appUpstreams.length === 0) fail('appUpstreams', 'must name at least one host:port')
   const runDir = checkRunDir(opts.runDir)
   // Workers of a root master run as "nobody" by default and could not write
@@ -147,12 +178,57 @@ function placeholders(opts: NginxOptions): Record<string, string> {
     APP_UPSTREAMS: opts.appUpstreams.map((u) => `        server ${checkUpstream(u)} max_fails=0;`).join('\n'),
     NOTIFY_UPDATE_S: String(checkSeconds('notifyUpdateTimeoutS', opts.notifyUpdateTimeoutS ?? 30)),
     DROP_IDLE_S: String(checkSeconds('dropIdlePublisherS', opts.dropIdlePublisherS ?? 30)),
+    // Only present when their section is rendered, so a template that used them elsewhere would
+    // fail to render instead of printing an empty value.
+    ...(tls && {
+      TLS_CERT_FILE: checkTlsFile('tlsCertFile', opts.tlsCertFile),
+      TLS_KEY_FILE: checkTlsFile('tlsKeyFile', opts.tlsKeyFile),
+    }),
+    ...(opts.httpsPort !== undefined && { HTTPS_PORT: String(opts.httpsPort) }),
+    ...(opts.rtmpsPort !== undefined && {
+      STREAM_MODULE_PATH,
+      RTMPS_PORT: String(opts.rtmpsPort),
+      RTMPS_UPSTREAM: rtmpsUpstream(opts.rtmpBind ?? '127.0.0.1', opts.rtmpPort),
+    }),
   }
+}
+
+/** Which template sections are rendered in place; every section can also be copied with {{>name}}. */
+function sections(opts: NginxOptions): Record<string, boolean> {
+  return {
+    public_site: true,
+    https: opts.httpsPort !== undefined,
+    rtmps: opts.rtmpsPort !== undefined,
+    tls_params: false,
+  }
+}
+
+const SECTION = /^\{\{#([a-z_]+)\}\}\n([\s\S]*?)^\{\{\/\1\}\}\n/gm
+const PARTIAL = /^\{\{>([a-z_]+)\}\}\n/gm
+
+/** Resolves {{#name}}…{{/name}} sections and {{>name}} copies (see the template's header). */
+export function expandSections(template: string, on: Record<string, boolean>): string {
+  const bodies = new Map<string, string[]>()
+  const kept = template.replace(SECTION, (_, name: string, body: string) => {
+    if (!(name in on)) throw new Error(`nginx config: template section {{#${name}}} is unknown`)
+    bodies.set(name, [...(bodies.get(name) ?? []), body])
+    return on[name] ? body : ''
+  })
+  const out = kept.replace(PARTIAL, (_, name: string) => {
+    const found = bodies.get(name) ?? []
+    if (found.length !== 1)
+      throw new Error(`nginx config: {{>${name}}} needs exactly one {{#${name}}} section`)
+    return found[0]!
+  })
+  const stray = /^\{\{[#/>].*$/m.exec(out)
+  if (stray) throw new Error(`nginx config: unmatched section marker ${stray[0]}`)
+  return out
 }
 
 export function renderNginxConfig(opts: NginxOptions): string {
   const values = placeholders(opts)
-  return readFileSync(TEMPLATE_URL, 'utf8').replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, name: string) => {
+  const template = expandSections(readFileSync(TEMPLATE_URL, 'utf8'), sections(opts))
+  return template.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, name: string) => {
     const value = values[name]
     // Template and renderer must stay in step; a silent empty value could
     // e.g. drop a listen address.
@@ -217,6 +293,8 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
       ['127.0.0.1', opts.internalRtmpPort],
       [opts.httpBind ?? '127.0.0.1', opts.httpPort],
       [opts.controlBind ?? '127.0.0.1', opts.controlPort],
+      ...(opts.httpsPort === undefined ? [] : [[opts.httpBind ?? '127.0.0.1', opts.httpsPort] as const]),
+      ...(opts.rtmpsPort === undefined ? [] : [[opts.rtmpBind ?? '127.0.0.1', opts.rtmpsPort] as const]),
     ] as const) {
       await waitForTcp(probeHost(host), port, Math.max(deadline - Date.now(), 1))
     }

@@ -10,6 +10,7 @@ import {
   uniqueUsername,
 } from '../../test/factories.js'
 import { createTestApp, manualClock, type TestApp } from '../../test/harness.js'
+import { waitFor } from '../../test/support/ffmpeg.js'
 import { auditEvents, streamSessions, users } from '../db/schema/index.js'
 
 const clock = manualClock()
@@ -127,11 +128,17 @@ describe('disable and enable', () => {
       (await call(t, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: target.refreshToken } })).status,
     ).toBe(401)
     expect(await t.deps.live.get(target.user.username)).toBeNull()
-    const [session] = await t.deps.db
-      .select()
-      .from(streamSessions)
-      .where(eq(streamSessions.id, live.sessionId))
-    expect(session!.endReason).toBe('account_disabled')
+    // History follows from the offline event (live/effects.ts), a moment later.
+    await waitFor(
+      async () => {
+        const [session] = await t.deps.db
+          .select()
+          .from(streamSessions)
+          .where(eq(streamSessions.id, live.sessionId))
+        return session?.endReason === 'account_disabled' || null
+      },
+      { what: 'the session closed as account_disabled' },
+    )
     const login = await call(t, 'POST', '/api/v1/auth/login', {
       body: { email: target.user.email, password: PASSWORD },
     })
@@ -142,7 +149,7 @@ describe('disable and enable', () => {
       .where(and(eq(auditEvents.userId, target.user.id), eq(auditEvents.type, 'admin.user.disabled')))
     expect(audit).toMatchObject({
       actorId: admin.user.id,
-      data: { reason: 'spam', sessionsEnded: 1, streamEnded: true },
+      data: { reason: 'spam', sessionsEnded: 1 },
     })
 
     expect((await asAdmin('POST', `/users/${target.user.id}/enable`)).status).toBe(200)

@@ -3,9 +3,10 @@ import { and, count, desc, eq, gt, ilike, isNotNull, isNull, or, type SQL, sql }
 import { revokeAllSessions } from '../accounts/sessions.js'
 import { publishUserRevoked } from '../accounts/user-events.js'
 import { recordAudit } from '../audit/audit.js'
-import { authSessions, channels, type User, users } from '../db/schema/index.js'
+import { authSessions, type User, users } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
 import { ConflictError, NotFoundError } from '../http/errors.js'
+import { enqueue } from '../outbox/outbox.js'
 import { encodeCursor } from './schemas.js'
 
 export type AdminUser = {
@@ -93,32 +94,36 @@ export async function getUser(deps: Deps, id: string) {
 
 type Actor = { id: string; ip: string }
 
-/** Ends the user's sessions, sockets and live stream. Idempotent. */
+/**
+ * Ends the user's sessions, sockets and live stream. Idempotent. The stream and the sockets are
+ * owed by an outbox row committed with the flag (applied at once, retried if that fails).
+ */
 export async function disableUser(deps: Deps, actor: Actor, id: string, reason?: string) {
   // An admin locking themselves out could leave nobody able to undo it.
   if (actor.id === id) throw new ConflictError('you cannot disable your own account')
   const user = await findUser(deps, id)
   if (user.disabledAt) return toAdminUser(user)
-  const [updated] = await deps.db
-    .update(users)
-    .set({ disabledAt: new Date(deps.now()) })
-    .where(eq(users.id, id))
-    .returning()
+  const { updated, outboxId } = await deps.db.transaction(async (tx) => {
+    const [updated] = await tx
+      .update(users)
+      .set({ disabledAt: new Date(deps.now()) })
+      .where(eq(users.id, id))
+      .returning()
+    return {
+      updated: updated!,
+      outboxId: await enqueue(tx, 'user.disabled', { userId: id }, { inline: true }),
+    }
+  })
   const sessionsEnded = await revokeAllSessions(deps, id, 'account_disabled')
-  await publishUserRevoked(deps.redis, deps.keys, { userId: id, reason: 'account_disabled' })
-  const [channel] = await deps.db
-    .select({ name: channels.name })
-    .from(channels)
-    .where(eq(channels.ownerId, id))
-  const streamEnded = channel ? await deps.live.end(channel.name, 'account_disabled') : false
+  await deps.outbox.applyNow(outboxId)
   await recordAudit(deps.db, {
     type: 'admin.user.disabled',
     userId: id,
     actorId: actor.id,
     ip: actor.ip,
-    data: { ...(reason ? { reason } : {}), sessionsEnded, streamEnded },
+    data: { ...(reason ? { reason } : {}), sessionsEnded },
   })
-  return toAdminUser(updated!)
+  return toAdminUser(updated)
 }
 
 export async function enableUser(deps: Deps, actor: Actor, id: string) {

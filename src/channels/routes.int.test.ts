@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser, loggedIn, streamKeyFor } from '../../test/factories.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
+import { waitFor } from '../../test/support/ffmpeg.js'
 
 let t: TestApp
 beforeAll(async () => {
@@ -77,9 +78,13 @@ describe('/api/v1/channels', () => {
     const me = await loggedIn(t.deps)
     await goLive(me.user, '42')
     await t.deps.live.end(me.user.username, 'kicked')
-    const res = await t.json('GET', `/api/v1/channels/${me.user.username}/sessions`, undefined, me.auth)
-    expect(res.status).toBe(200)
-    const [s] = await res.json()
+    // History follows from the offline event a moment later (live/effects.ts).
+    const s = await waitFor(async () => {
+      const res = await t.json('GET', `/api/v1/channels/${me.user.username}/sessions`, undefined, me.auth)
+      expect(res.status).toBe(200)
+      const [row] = await res.json()
+      return row?.endedAt ? row : null
+    })
     expect(s).toMatchObject({ endReason: 'kicked', ingestNode: 'n1', endedAt: expect.any(String) })
   })
 

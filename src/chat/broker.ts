@@ -11,6 +11,8 @@
  *   `m <seq>\n<chat frame JSON>`  — forwarded to sockets byte for byte (serialized once, by the sender)
  *   `i\n<ControlEvent JSON>`       — moderation and rule changes; each instance renders the frames
  */
+import { z } from 'zod'
+import { parseStreamEvent, type StreamEvent } from '../live/events.js'
 import type { Redis } from '../redis/client.js'
 import type { Keys } from '../redis/keys.js'
 import type { ChatFrame } from './protocol.js'
@@ -19,19 +21,28 @@ import { SEED_SEQ, SEND_MESSAGE, script } from './scripts.js'
 const send = script(SEND_MESSAGE)
 const seed = script(SEED_SEQ)
 
-export type ControlEvent =
-  | { k: 'deleted'; id: string }
-  | { k: 'cleared' }
-  | { k: 'restricted'; userId: string; username: string; until: number | null; seconds?: number }
-  | { k: 'unbanned'; userId: string; username: string }
-  | { k: 'settings' }
-  | { k: 'moderators' }
-  | { k: 'follow'; userId: string; since: number | null }
+/** Validated on receipt: another instance (or version) can publish anything on these topics. */
+const ControlEventSchema = z.discriminatedUnion('k', [
+  z.object({ k: z.literal('deleted'), id: z.string().min(1).max(64) }),
+  z.object({ k: z.literal('cleared') }),
+  z.object({
+    k: z.literal('restricted'),
+    userId: z.string().min(1),
+    username: z.string().min(1),
+    until: z.number().nullable(),
+    seconds: z.number().optional(),
+  }),
+  z.object({ k: z.literal('unbanned'), userId: z.string().min(1), username: z.string().min(1) }),
+  z.object({ k: z.literal('settings') }),
+  z.object({ k: z.literal('moderators') }),
+  z.object({ k: z.literal('follow'), userId: z.string().min(1), since: z.number().nullable() }),
+])
+export type ControlEvent = z.infer<typeof ControlEventSchema>
 
 export type Inbound =
   | { kind: 'message'; seq: number; frame: Buffer }
   | { kind: 'control'; event: ControlEvent }
-  | { kind: 'stream'; event: Record<string, unknown> }
+  | { kind: 'stream'; event: StreamEvent }
 
 export type BrokerHandler = (channel: string, msg: Inbound) => void
 
@@ -161,21 +172,19 @@ export function decode(payload: Buffer): Inbound | null {
     return { kind: 'message', seq, frame: payload.subarray(nl + 1) }
   }
   if (header === 'i') {
+    let raw: unknown
     try {
-      const event = JSON.parse(payload.toString('utf8', nl + 1)) as ControlEvent
-      return typeof event?.k === 'string' ? { kind: 'control', event } : null
+      raw = JSON.parse(payload.toString('utf8', nl + 1))
     } catch {
       return null
     }
+    const event = ControlEventSchema.safeParse(raw)
+    return event.success ? { kind: 'control', event: event.data } : null
   }
   return null
 }
 
 function decodeStream(payload: Buffer): Inbound | null {
-  try {
-    const event = JSON.parse(payload.toString()) as Record<string, unknown>
-    return typeof event?.type === 'string' ? { kind: 'stream', event } : null
-  } catch {
-    return null
-  }
+  const event = parseStreamEvent(payload.toString())
+  return event ? { kind: 'stream', event } : null
 }

@@ -12,7 +12,7 @@ import { createUser } from '../../test/factories.js'
 import { startStack } from '../../test/support/stack.js'
 import { publishUserRevoked } from '../accounts/user-events.js'
 import { users } from '../db/schema/index.js'
-import { emitStreamEvent } from '../live/events.js'
+import type { StreamEvent } from '../live/events.js'
 import { CloseCode } from './protocol.js'
 
 let env: Awaited<ReturnType<typeof startInstances>>
@@ -79,25 +79,33 @@ describe('fan-out across instances', () => {
     const ch = owner.username
     await withSockets(async (track) => {
       const sockets = [track(await TestSocket.join(a.url(ch))), track(await TestSocket.join(b.url(ch)))]
-      const base = { channel: ch, sessionId: '00000000-0000-4000-8000-000000000001' }
-      await emitStreamEvent(
-        a.deps.redis,
-        a.deps.keys,
-        { type: 'stream.online', ...base, startedAt: '2026-01-01T00:00:00.000Z', resumed: false },
-        { durable: false },
-      )
-      await emitStreamEvent(
-        a.deps.redis,
-        a.deps.keys,
-        { type: 'stream.reconnecting', ...base },
-        { durable: false },
-      )
-      await emitStreamEvent(
-        a.deps.redis,
-        a.deps.keys,
-        { type: 'stream.offline', ...base, reason: 'publisher_left', endedAt: '2026-01-01T01:00:00.000Z' },
-        { durable: false },
-      )
+      const startedAt = Date.parse('2026-01-01T00:00:00.000Z')
+      const base = {
+        channel: ch,
+        sessionId: '00000000-0000-4000-8000-000000000001',
+        channelId: '00000000-0000-4000-8000-000000000002',
+        userId: owner.id,
+        keyId: 'k1',
+        node: 'n1',
+        clientId: '7',
+        startedAt,
+        reconnects: 0,
+        at: startedAt,
+      }
+      const emit = (e: StreamEvent | string) =>
+        a.deps.redis.publish(a.deps.keys.channelEvents(ch), typeof e === 'string' ? e : JSON.stringify(e))
+      await emit({ type: 'stream.online', ...base })
+      // Whatever else lands on the topic (another version, a hand-typed PUBLISH) is skipped, not thrown.
+      await emit('{not json')
+      await emit(JSON.stringify({ type: 'stream.offline', channel: ch }))
+      await emit({ type: 'stream.reconnecting', ...base })
+      await emit({
+        type: 'stream.offline',
+        ...base,
+        reason: 'publisher_left',
+        endedAt: startedAt + 3600_000,
+        wasLive: false,
+      })
       for (const s of sockets) {
         await s.next((f) => f.type === 'stream.offline')
         expect(s.frames.filter((f) => f.type.startsWith('stream.'))).toEqual([

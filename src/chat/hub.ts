@@ -44,7 +44,14 @@ export class ChatHub {
   private subscriberWasReady = false
 
   constructor(private readonly d: HubDeps) {
-    d.broker.onMessage((channel, msg) => this.onBroker(channel, msg))
+    d.broker.onMessage((channel, msg) => {
+      // A listener that throws would take the subscriber connection's emitter down with it.
+      try {
+        this.onBroker(channel, msg)
+      } catch (err) {
+        d.log.error({ err, channel }, 'chat: broker message failed; skipped')
+      }
+    })
     const revokedTopic = d.keys.userRevoked()
     d.redisSub.on('message', (topic: string, payload: string) => {
       if (topic === revokedTopic) this.onRevoked(payload)
@@ -52,7 +59,11 @@ export class ChatHub {
     d.redisSub.on('ready', () => {
       // A reconnected subscriber may have missed messages (pub/sub is at-most-once): every
       // socket reconnects and resumes from history rather than silently skipping them.
-      if (this.subscriberWasReady) this.closeAll(CloseCode.RESYNC, 'resync')
+      if (this.subscriberWasReady) {
+        this.closeAll(CloseCode.RESYNC, 'resync')
+        // The cached rules, moderators and live state may have changed while we were deaf.
+        for (const room of this.rooms.values()) this.reload(room)
+      }
       this.subscriberWasReady = true
     })
     this.ready = d.redisSub.subscribe(revokedTopic).then(() => undefined)
@@ -173,6 +184,17 @@ export class ChatHub {
       this.d.broker.unsubscribe(name).catch(() => {})
     })
     return room
+  }
+
+  /** Reloads a room's cache; sockets joining meanwhile wait for it. A failure keeps the old state. */
+  private reload(room: Room): void {
+    const previous = room.ready
+    room.ready = previous
+      .catch(() => {})
+      .then(() => room.load(this.d.db, this.d.live, this.d.now()))
+      .catch((err) =>
+        this.d.log.warn({ err: (err as Error).message, channel: room.name }, 'chat: room reload failed'),
+      )
   }
 
   /** Serializes once, then hands the same bytes to every socket of the room. */

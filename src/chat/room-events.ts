@@ -3,6 +3,7 @@
  * lifecycle event does to a room on this instance: update the cached state, then render the
  * client frame once and hand it to every socket.
  */
+import type { StreamEvent } from '../live/events.js'
 import type { Logger } from '../log.js'
 import type { ControlEvent } from './broker.js'
 import type { Conn } from './connection.js'
@@ -76,17 +77,24 @@ export function applyControl(hub: ChatHub, room: Room, e: ControlEvent, now: num
   }
 }
 
-/** live/events.ts payloads → the contract's stream frames (no session ids leave the server). */
-export function applyStream(hub: ChatHub, room: Room, e: Record<string, unknown>): void {
-  const sessionId = typeof e.sessionId === 'string' ? e.sessionId : null
-  if (e.type === 'stream.online' && typeof e.startedAt === 'string') {
-    room.live = { status: 'live', sessionId, startedAt: Date.parse(e.startedAt) }
-    hub.broadcast(room, { type: 'stream.online', startedAt: e.startedAt, resumed: e.resumed === true })
-  } else if (e.type === 'stream.reconnecting') {
-    room.live = { ...room.live, status: 'reconnecting' }
-    hub.broadcast(room, { type: 'stream.reconnecting' })
-  } else if (e.type === 'stream.offline') {
-    room.live = { status: 'offline', sessionId: null, startedAt: null }
-    hub.broadcast(room, { type: 'stream.offline', reason: typeof e.reason === 'string' ? e.reason : 'ended' })
+/** live/events.ts events → the contract's stream frames (no session ids leave the server). */
+export function applyStream(hub: ChatHub, room: Room, e: StreamEvent): void {
+  switch (e.type) {
+    case 'stream.online':
+    case 'stream.resumed': {
+      const startedAt = new Date(e.startedAt).toISOString()
+      room.live = { status: 'live', sessionId: e.sessionId, startedAt: e.startedAt }
+      hub.broadcast(room, { type: 'stream.online', startedAt, resumed: e.type === 'stream.resumed' })
+      return
+    }
+    case 'stream.reconnecting':
+      room.live = { ...room.live, status: 'reconnecting' }
+      hub.broadcast(room, { type: 'stream.reconnecting' })
+      return
+    case 'stream.offline':
+      // An offline for a session this room no longer shows (a newer one started) changes nothing.
+      if (room.live.sessionId && room.live.sessionId !== e.sessionId) return
+      room.live = { status: 'offline', sessionId: null, startedAt: null }
+      hub.broadcast(room, { type: 'stream.offline', reason: e.reason })
   }
 }

@@ -1,27 +1,57 @@
 /**
- * @module live/events — stream lifecycle events.
- * Durable: the Redis Stream `events` (consumer groups can read it; exactly one `stream.online`
- * and one `stream.offline` per session). Live: pub/sub `events:ch:{channel}` for open pages and
- * chat sockets, which also get `stream.reconnecting` and a resumed `stream.online`.
+ * @module live/events — stream lifecycle events, as the registry's Lua scripts write them (scripts.ts).
+ * Durable: the Redis Stream `events`; every transition is one entry, written in the same script
+ * as the transition itself — `stream.online` and `stream.offline` exactly once per session, with
+ * `stream.resumed` / `stream.reconnecting` in between. Live: the same JSON on the channel's pub/sub
+ * topic for open pages and chat sockets. Everything read back is validated here before use: a
+ * malformed entry (another version, a hand-written XADD) is skipped, never thrown.
  */
-import type { Redis } from '../redis/client.js'
-import type { Keys } from '../redis/keys.js'
+import { z } from 'zod'
+import { END_REASONS } from '../db/schema/index.js'
 
-export type StreamEvent =
-  | { type: 'stream.online'; channel: string; sessionId: string; startedAt: string; resumed: boolean }
-  | { type: 'stream.reconnecting'; channel: string; sessionId: string }
-  | { type: 'stream.offline'; channel: string; sessionId: string; reason: string; endedAt: string }
+const base = {
+  channel: z.string().min(1),
+  sessionId: z.string().uuid(),
+  channelId: z.string().uuid(),
+  userId: z.string().uuid(),
+  keyId: z.string().min(1),
+  node: z.string().min(1),
+  clientId: z.string().min(1),
+  startedAt: z.number().int().positive(),
+  reconnects: z.number().int().min(0).default(0),
+  at: z.number().int().positive(),
+}
 
-export async function emitStreamEvent(
-  redis: Redis,
-  keys: Keys,
-  event: StreamEvent,
-  opts: { durable: boolean },
-) {
-  const payload = JSON.stringify(event)
-  const multi = redis.multi()
-  if (opts.durable)
-    multi.xadd(keys.events(), 'MAXLEN', '~', '10000', '*', 'type', event.type, 'data', payload)
-  multi.publish(keys.channelEvents(event.channel), payload)
-  await multi.exec()
+export const StreamEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('stream.online'), ...base }),
+  z.object({ type: z.literal('stream.resumed'), ...base }),
+  z.object({ type: z.literal('stream.reconnecting'), ...base }),
+  z.object({
+    type: z.literal('stream.offline'),
+    ...base,
+    reason: z.enum(END_REASONS),
+    endedAt: z.number().int().positive(),
+    wasLive: z.boolean(),
+  }),
+])
+
+export type StreamEvent = z.output<typeof StreamEventSchema>
+export type StreamEventType = StreamEvent['type']
+
+/** One event from its JSON (pub/sub payload or the stream entry's `data` field); null if invalid. */
+export function parseStreamEvent(json: string): StreamEvent | null {
+  let raw: unknown
+  try {
+    raw = JSON.parse(json)
+  } catch {
+    return null
+  }
+  const parsed = StreamEventSchema.safeParse(raw)
+  return parsed.success ? parsed.data : null
+}
+
+/** The `data` field of a stream entry's flat field list. */
+export function entryData(fields: string[]): string | null {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'data') return fields[i + 1]!
+  return null
 }

@@ -5,8 +5,12 @@ import { type IngestStream, parseIngestStat } from './stat.js'
 export interface IngestControl {
   /** The configured node ids. */
   nodes(): string[]
-  /** Drops the publisher of `channel` (the renamed stream) on `node`. False if the node did not confirm. */
-  dropPublisher(node: string, channel: string): Promise<boolean>
+  /**
+   * Drops the publisher of `channel` (the renamed stream) on `node`; with `clientId`, only that
+   * connection (a newer publisher of the same channel is left alone). True: dropped; false: the node
+   * answered but had no such publisher; null: the node could not be asked.
+   */
+  dropPublisher(node: string, channel: string, clientId?: string): Promise<boolean | null>
   /** What the node's ingest app carries now; null when the node cannot be asked. */
   stat(node: string): Promise<IngestStream[] | null>
 }
@@ -28,7 +32,7 @@ export function createIngestControl(
         return null
       }
     },
-    async dropPublisher(node, channel) {
+    async dropPublisher(node, channel, clientId) {
       const base = nodes[node]
       if (!base) {
         log.warn(
@@ -37,10 +41,16 @@ export function createIngestControl(
         )
         return false
       }
-      const url = `${base}/control/drop/publisher?app=live&name=${encodeURIComponent(channel)}`
+      const only = clientId ? `&clientid=${encodeURIComponent(clientId)}` : ''
+      const url = `${base}/control/drop/publisher?app=live&name=${encodeURIComponent(channel)}${only}`
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
         const body = (await res.text()).trim()
+        // A 4xx is the node's answer (no such stream); only a 5xx is worth asking again.
+        if (res.status >= 500) {
+          log.warn({ node, channel, status: res.status }, 'drop publisher: ingest failed')
+          return null
+        }
         // nginx-rtmp answers the number of dropped clients.
         const dropped = res.ok && Number(body) > 0
         log.info({ node, channel, dropped }, 'drop publisher')
@@ -50,7 +60,7 @@ export function createIngestControl(
           { node, channel, err: (err as Error).message },
           'drop publisher failed; on_update will refuse it',
         )
-        return false
+        return null
       }
     },
   }

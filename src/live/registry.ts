@@ -12,25 +12,28 @@
  * nginx still reports the original name (the key) in later hooks.
  */
 import { randomUUID } from 'node:crypto'
-import type { Db } from '../db/client.js'
-import type { EndReason } from '../db/schema/index.js'
+import { END_REASONS, type EndReason } from '../db/schema/index.js'
 import type { Logger } from '../log.js'
 import type { Redis } from '../redis/client.js'
 import type { Keys } from '../redis/keys.js'
-import { createScript, type Script } from '../redis/script.js'
-import { DELIBERATE, dueReason, type LiveEntry, parseEntry } from './entry.js'
-import { emitStreamEvent } from './events.js'
-import { closeSession, noteReconnect, openSession } from './history.js'
+import { createScript } from '../redis/script.js'
+import { dueReason, type LiveEntry, parseEntry } from './entry.js'
 import type { IngestControl } from './ingest-control.js'
 import { END, NOTE_PENDING_REASON, PUBLISH, PUBLISH_DONE, UPDATE } from './scripts.js'
 
 export type { LiveEntry, LiveState } from './entry.js'
 
 export type PublishResult =
-  | { outcome: 'started' | 'resumed' | 'same'; sessionId: string; startedAt: number }
+  | { outcome: 'started' | 'resumed' | 'adopted' | 'same'; sessionId: string; startedAt: number }
   | { outcome: 'busy'; sessionId: string }
+  | { outcome: 'kicked' }
 
 export interface LiveRegistry {
+  /**
+   * Claims the channel for this publisher in one Redis round trip (kick cool-down included). The
+   * history row and the online event follow from the `events` stream (live/effects.ts), off the
+   * publish hook's critical path. `adopt` continues a session Postgres still has open.
+   */
   publish(p: {
     channel: string
     channelId: string
@@ -39,6 +42,7 @@ export interface LiveRegistry {
     node: string
     clientId: string
     maxSessionS: number
+    adopt?: { sessionId: string; startedAt: number }
   }): Promise<PublishResult>
   /** Refreshes the live publisher's deadline; null when (node, clientId) is not a live publisher. */
   update(node: string, clientId: string): Promise<LiveEntry | null>
@@ -52,18 +56,18 @@ export interface LiveRegistry {
    * whose OBS reconnects should continue the broadcast); without a return it ends with `reason`.
    */
   dropIntoWindow(channel: string, reason: EndReason): Promise<boolean>
-  /** Ends every session whose deadline has passed; returns how many. */
+  /** Ends every session whose deadline has passed (after asking the ingest); returns how many. */
   sweep(): Promise<number>
-  /** True while a kicked key is cooling down (on_publish refuses it). */
-  isKicked(keyId: string): Promise<boolean>
-  /** True if this publisher's session was ended on purpose (it must not be adopted back). */
-  wasEndedOnPurpose(node: string, clientId: string): Promise<boolean>
+  /**
+   * Why this publisher's session was ended (kept 1 h), or null if we know of no end: a deliberate
+   * end must not be adopted back at all, any other only into a new session.
+   */
+  endedReason(node: string, clientId: string): Promise<EndReason | null>
 }
 
 type Clients = {
   redis: Redis
   keys: Keys
-  db: Db
   log: Logger
   ingest: IngestControl
   now: () => number
@@ -87,69 +91,72 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
     end: createScript(redis, END),
     notePending: createScript(redis, NOTE_PENDING_REASON),
   }
-  const endKeys = (channel: string) => [keys.liveChannel(channel), keys.liveDeadlines(), keys.liveStarted()]
 
   async function channelOf(node: string, clientId: string): Promise<string | null> {
     return redis.get(keys.liveClient(node, clientId))
   }
 
-  /** Runs END and, if this call won, closes history and announces the end. */
-  async function finish(channel: string, sessionId: string, reason: EndReason, opts: { onlyIfDue: boolean }) {
-    const flat = (await run.end(endKeys(channel), [
-      channel,
-      sessionId,
-      c.now(),
-      opts.onlyIfDue ? '1' : '0',
-    ])) as string[] | null
-    const entry = parseEntry(channel, flat)
-    if (!entry) return null
-    if (DELIBERATE.has(reason))
-      await redis.set(keys.liveEnded(entry.node, entry.clientId), reason, 'EX', 3600)
-    // A stream that dropped and never came back ended when it dropped, not when the window closed.
-    const endedAt =
-      entry.state === 'reconnecting' && entry.leftAt
-        ? entry.leftAt
-        : reason === 'ingest_lost'
-          ? entry.lastUpdateAt
-          : reason === 'max_duration'
-            ? Math.min(entry.maxEndAt, c.now())
-            : c.now()
-    await closeSession(c.db, sessionId, new Date(endedAt), reason)
-    await emitStreamEvent(
-      redis,
-      keys,
-      {
-        type: 'stream.offline',
-        channel,
-        sessionId,
-        reason,
-        endedAt: new Date(endedAt).toISOString(),
-      },
-      { durable: true },
-    )
-    c.log.info({ channel, sessionId, reason }, 'stream ended')
-    return entry
+  /**
+   * Runs END: if this call won, the offline event is recorded with it (history and any drop follow
+   * from the stream). Returns the entry as it was, or null if someone else ended it first.
+   */
+  async function finish(entry: LiveEntry, reason: EndReason, opts: { onlyIfDue: boolean }) {
+    const { channel } = entry
+    const flat = (await run.end(
+      [
+        keys.liveChannel(channel),
+        keys.liveDeadlines(),
+        keys.liveStarted(),
+        keys.events(),
+        keys.channelEvents(channel),
+        keys.liveEnded(entry.node, entry.clientId),
+        keys.kicked(channel, entry.keyId),
+      ],
+      [channel, entry.sessionId, c.now(), opts.onlyIfDue ? '1' : '0', reason, c.kickCooldownS],
+    )) as string[] | null
+    const ended = parseEntry(channel, flat)
+    if (ended) c.log.info({ channel, sessionId: ended.sessionId, reason }, 'stream ended')
+    return ended
   }
 
-  /** UPDATE and PUBLISH_DONE: scripts about one publisher (node, clientId) of a channel. */
-  function clientScript(script: Script, channel: string, node: string, clientId: string, ttlMs: number) {
+  /** UPDATE: refreshes one publisher's deadline; `force` past a missed deadline (the ingest confirmed it). */
+  function refresh(channel: string, node: string, clientId: string, force: boolean) {
     const k = [keys.liveChannel(channel), keys.liveDeadlines(), keys.liveClient(node, clientId)]
-    return script(k, [channel, node, clientId, c.now(), ttlMs, GC_MS])
+    return run.update(k, [channel, node, clientId, c.now(), liveTtlMs(), GC_MS, force ? '1' : '0'])
+  }
+
+  /**
+   * The ingest is the truth about liveness (DESIGN.md): missed updates may be our own blind spot
+   * (Redis frozen, every instance down), so a session is only lost if its node no longer carries
+   * the publisher — or cannot be asked at all (nginx died with it).
+   */
+  async function ingestStillCarries(entry: LiveEntry): Promise<boolean> {
+    const streams = await c.ingest.stat(entry.node)
+    return !!streams?.some((s) => s.name === entry.channel && s.publisherId === entry.clientId)
   }
 
   /** Ends a due session; a still-connected publisher (plan limit reached) is dropped too. */
   async function endDue(entry: LiveEntry, now: number) {
     const reason = dueReason(entry, now)
-    const ended = await finish(entry.channel, entry.sessionId, reason, { onlyIfDue: true })
+    if (reason === 'ingest_lost' && (await ingestStillCarries(entry))) {
+      const kept = await refresh(entry.channel, entry.node, entry.clientId, true)
+      if (kept) {
+        c.log.warn(
+          { channel: entry.channel, sessionId: entry.sessionId, node: entry.node },
+          'updates were missed but the ingest still carries the stream; kept',
+        )
+        return false
+      }
+    }
+    const ended = await finish(entry, reason, { onlyIfDue: true })
     if (ended && ended.state === 'live' && reason !== 'ingest_lost')
-      await c.ingest.dropPublisher(ended.node, entry.channel)
+      await c.ingest.dropPublisher(ended.node, entry.channel, ended.clientId)
     return ended !== null
   }
 
   const registry: LiveRegistry = {
     async publish(p) {
       for (let attempt = 0; attempt < 2; attempt++) {
-        const sessionId = randomUUID()
         const now = c.now()
         const [outcome, sid, startedAt] = (await run.publish(
           [
@@ -157,10 +164,13 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
             keys.liveClient(p.node, p.clientId),
             keys.liveDeadlines(),
             keys.liveStarted(),
+            keys.kicked(p.channel, p.keyId),
+            keys.events(),
+            keys.channelEvents(p.channel),
           ],
           [
             p.channel,
-            sessionId,
+            randomUUID(),
             p.node,
             p.clientId,
             p.keyId,
@@ -170,6 +180,8 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
             liveTtlMs(),
             GC_MS,
             p.maxSessionS * 1000,
+            p.adopt?.sessionId ?? '',
+            p.adopt?.startedAt ?? '',
           ],
         )) as [string, string, string]
         if (outcome === 'stale') {
@@ -178,41 +190,15 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
           if (prev) await endDue(prev, now)
           continue
         }
+        if (outcome === 'kicked') return { outcome }
         if (outcome === 'busy') return { outcome, sessionId: sid }
-        const started = Number(startedAt)
-        if (outcome === 'started') {
-          try {
-            await openSession(c.db, {
-              id: sid,
-              channelId: p.channelId,
-              streamKeyId: p.keyId,
-              ingestNode: p.node,
-              startedAt: new Date(started),
-            })
-          } catch (err) {
-            // Without a history row the session must not exist: undo the claim, fail the publish.
-            await run.end(endKeys(p.channel), [p.channel, sid, now, '0'])
-            throw err
-          }
-        } else if (outcome === 'resumed') {
-          await noteReconnect(c.db, sid, p.node)
+        if (outcome !== 'same')
+          c.log.info({ channel: p.channel, sessionId: sid, node: p.node, outcome }, 'publish accepted')
+        return {
+          outcome: outcome as 'started' | 'resumed' | 'adopted' | 'same',
+          sessionId: sid,
+          startedAt: Number(startedAt),
         }
-        if (outcome !== 'same') {
-          await emitStreamEvent(
-            redis,
-            keys,
-            {
-              type: 'stream.online',
-              channel: p.channel,
-              sessionId: sid,
-              startedAt: new Date(started).toISOString(),
-              resumed: outcome === 'resumed',
-            },
-            { durable: outcome === 'started' },
-          )
-        }
-        c.log.info({ channel: p.channel, sessionId: sid, node: p.node, outcome }, 'publish accepted')
-        return { outcome: outcome as 'started' | 'resumed' | 'same', sessionId: sid, startedAt: started }
       }
       throw new Error('live registry: publish kept finding a stale session')
     },
@@ -220,28 +206,29 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
     async update(node, clientId) {
       const channel = await channelOf(node, clientId)
       if (!channel) return null
-      const flat = (await clientScript(run.update, channel, node, clientId, liveTtlMs())) as string[] | null
-      return parseEntry(channel, flat)
+      return parseEntry(channel, (await refresh(channel, node, clientId, false)) as string[] | null)
     },
 
     async publishDone(node, clientId) {
       const channel = await channelOf(node, clientId)
       if (!channel) return // a refused publisher, a duplicate, or already ended: nothing to do
-      const res = (await clientScript(run.publishDone, channel, node, clientId, windowMs())) as
-        | [string, string]
-        | null
+      const res = (await run.publishDone(
+        [
+          keys.liveChannel(channel),
+          keys.liveDeadlines(),
+          keys.liveClient(node, clientId),
+          keys.events(),
+          keys.channelEvents(channel),
+        ],
+        [channel, node, clientId, c.now(), windowMs(), GC_MS],
+      )) as [string, string] | null
       if (!res) return
       const [outcome, sessionId] = res
       if (outcome === 'end') {
-        await finish(channel, sessionId, 'publisher_left', { onlyIfDue: false })
+        const entry = await registry.get(channel)
+        if (entry?.sessionId === sessionId) await finish(entry, 'publisher_left', { onlyIfDue: false })
         return
       }
-      await emitStreamEvent(
-        redis,
-        keys,
-        { type: 'stream.reconnecting', channel, sessionId },
-        { durable: false },
-      )
       c.log.info({ channel, sessionId, windowS: c.reconnectWindowS }, 'publisher left; reconnect window open')
     },
 
@@ -260,13 +247,12 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
       const entry = await registry.get(channel)
       if (!entry) return false
       if (opts.onlyKeyId && entry.keyId !== opts.onlyKeyId) return false
-      const ended = await finish(channel, entry.sessionId, reason, { onlyIfDue: false })
+      const ended = await finish(entry, reason, { onlyIfDue: false })
       if (!ended) return false
-      if (reason === 'kicked' && c.kickCooldownS > 0)
-        await redis.set(keys.kicked(ended.keyId), '1', 'EX', c.kickCooldownS)
-      // End first, then drop: the publish_done that follows finds no session and is ignored, and
-      // if the drop fails the publisher's next on_update is refused.
-      if (ended.state === 'live') await c.ingest.dropPublisher(ended.node, channel)
+      // End first, then drop: the publish_done that follows finds no session and is ignored. The
+      // drop is also owed by the offline event (live/effects.ts), so a crash right here, or an
+      // unreachable ingest, still ends with the publisher dropped; this call only makes it instant.
+      if (ended.state === 'live') await c.ingest.dropPublisher(ended.node, channel, ended.clientId)
       return true
     },
 
@@ -280,7 +266,7 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
       if (noted !== 1) return false
       // publish_done follows the drop and opens the window; if the hook is lost, the reconciler
       // sees the publisher gone from /stat and does the same.
-      await c.ingest.dropPublisher(entry.node, channel)
+      await c.ingest.dropPublisher(entry.node, channel, entry.clientId)
       return true
     },
 
@@ -299,12 +285,9 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
       return ended
     },
 
-    async isKicked(keyId) {
-      return (await redis.exists(keys.kicked(keyId))) === 1
-    },
-
-    async wasEndedOnPurpose(node, clientId) {
-      return (await redis.exists(keys.liveEnded(node, clientId))) === 1
+    async endedReason(node, clientId) {
+      const reason = await redis.get(keys.liveEnded(node, clientId))
+      return reason && (END_REASONS as readonly string[]).includes(reason) ? (reason as EndReason) : null
     },
   }
   return registry

@@ -7,9 +7,9 @@
  * | live:client:{node}:{clientId}         | string | channel name; same expiry as the hash            |
  * | live:deadlines                        | zset   | member channel, score = deadline ms (sweeper)    |
  * | live:started                          | zset   | member channel, score = startedAt ms (listing)   |
- * | live:kicked:{keyId}                   | string | reason; cool-down after a kick                   |
+ * | live:kicked:{channel}:{keyId}         | string | 1; cool-down after a kick (KICK_COOLDOWN_S)      |
  * | live:ended:{node}:{clientId}          | string | end reason of a publisher ended on purpose; 1 h  |
- * | events                                | stream | online / reconnecting / offline, MAXLEN ~ 10000  |
+ * | events                                | stream | every session transition (live/events.ts); written by the registry's Lua scripts, consumed by group live-effects, trimmed once acknowledged and older than 1 day |
  * | events:ch:{channel}                   | pubsub | the same events for one channel's live pages     |
  * | presence:ch:{channel}                 | zset   | member connection id, score = expiry ms (viewers) |
  * | auth:revoked-sid:{sid}                | string | 1; TTL = access token lifetime                   |
@@ -33,7 +33,7 @@ export function createKeys(prefix = '') {
     liveClient: (node: string, clientId: string) => `${p}live:client:${node}:${clientId}`,
     liveDeadlines: () => `${p}live:deadlines`,
     liveStarted: () => `${p}live:started`,
-    kicked: (keyId: string) => `${p}live:kicked:${keyId}`,
+    kicked: (channel: string, keyId: string) => `${p}live:kicked:${channel}:${keyId}`,
     liveEnded: (node: string, clientId: string) => `${p}live:ended:${node}:${clientId}`,
     events: () => `${p}events`,
     channelEvents: (channel: string) => `${p}events:ch:${channel}`,

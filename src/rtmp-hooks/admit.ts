@@ -5,27 +5,32 @@
  * re-verified and adopted instead of dropped.
  */
 import type { Deps } from '../deps.js'
+import { findOpenSession } from '../live/history.js'
 import type { PublishResult } from '../live/registry.js'
-import { touchStreamKey, verifyStreamKey } from '../stream-keys/service.js'
+import { verifyStreamKey } from '../stream-keys/service.js'
 
 export type Admission =
-  | { ok: true; channel: string; result: Exclude<PublishResult, { outcome: 'busy' }> }
+  | { ok: true; channel: string; result: Extract<PublishResult, { startedAt: number }> }
   | { ok: false; status: 403 | 409; reason: string }
 
 /**
  * `replace`: only on_publish may replace the key's own live connection; adoption from on_update
- * must never displace a live publisher.
+ * must never displace a live publisher. On the critical path of on_publish: one Postgres read (the
+ * key) and one Redis script (cool-down + claim); history and `lastUsedAt` follow from the event.
  */
 export async function admitPublisher(
   deps: Deps,
   node: string,
   clientId: string,
   key: string,
-  opts: { replace: boolean },
+  opts: { replace: boolean; adoptOpenSession?: boolean },
 ): Promise<Admission> {
   const verdict = await verifyStreamKey(deps, key)
   if (!verdict.ok) return { ok: false, status: 403, reason: verdict.reason }
-  if (await deps.live.isKicked(verdict.keyId)) return { ok: false, status: 403, reason: 'kicked' }
+  // Adoption after a registry loss (Redis restarted empty): one broadcast stays one session.
+  const open = opts.adoptOpenSession
+    ? await findOpenSession(deps.db, verdict.channelId, node, clientId)
+    : null
   const claim = () =>
     deps.live.publish({
       channel: verdict.channel,
@@ -35,6 +40,7 @@ export async function admitPublisher(
       node,
       clientId,
       maxSessionS: deps.config.PLAN_LIMITS[verdict.plan].maxSessionS,
+      ...(open ? { adopt: { sessionId: open.id, startedAt: open.startedAt.getTime() } } : {}),
     })
   let result = await claim()
   if (
@@ -43,8 +49,8 @@ export async function admitPublisher(
     (await replacesOwnConnection(deps, verdict.channel, verdict.keyId))
   )
     result = await claim()
+  if (result.outcome === 'kicked') return { ok: false, status: 403, reason: 'kicked' }
   if (result.outcome === 'busy') return { ok: false, status: 409, reason: 'channel_live' }
-  await touchStreamKey(deps, verdict.keyId)
   return { ok: true, channel: verdict.channel, result }
 }
 

@@ -1,8 +1,7 @@
-import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser, streamKeyFor } from '../../test/factories.js'
 import { createTestApp, manualClock, type TestApp } from '../../test/harness.js'
-import { streamSessions } from '../db/schema/index.js'
+import { historyRow } from '../../test/support/live-helpers.js'
 
 const clock = manualClock()
 let t: TestApp
@@ -65,8 +64,8 @@ describe('on_publish', () => {
     expect(res.headers.get('location')).toBe(b.channel)
     const entry = await t.deps.live.get(b.channel)
     expect(entry).toMatchObject({ state: 'live', node: 'n1', clientId: String(b.clientId), keyId: b.keyId })
-    const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, entry!.sessionId))
-    expect(row).toMatchObject({ ingestNode: 'n1', endedAt: null })
+    const row = await historyRow(t.deps, entry!.sessionId)
+    expect(row).toMatchObject({ ingestNode: 'n1', clientId: String(b.clientId), endedAt: null })
   })
 
   it('judges the real key when the publish URL injects name= and call= args', async () => {
@@ -138,8 +137,8 @@ describe('on_publish', () => {
     const now = (await t.deps.live.get(b.channel))!
     expect(now).toMatchObject({ state: 'live', clientId: String(reconnect) })
     expect(now.sessionId).not.toBe(old.sessionId)
-    const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, old.sessionId))
-    expect(row!.endReason).toBe('replaced')
+    const row = await historyRow(t.deps, old.sessionId, (r) => r.endedAt !== null)
+    expect(row.endReason).toBe('replaced')
     // The replaced connection's own hooks are ignored or refused from now on.
     await hook('publish-done', doneBody(b.key, b.clientId))
     expect(await t.deps.live.get(b.channel)).toMatchObject({ state: 'live', clientId: String(reconnect) })
@@ -188,9 +187,8 @@ describe('on_update and on_publish_done', () => {
       clientId: String(again),
       reconnects: 1,
     })
-    const rows = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, sessionId))
-    expect(rows).toHaveLength(1)
-    expect(rows[0]!.reconnects).toBe(1)
+    const row = await historyRow(t.deps, sessionId, (r) => r.reconnects === 1)
+    expect(row).toMatchObject({ endedAt: null, clientId: String(again) })
   })
 
   it('ends the session as publisher_left when the window passes, with the time the publisher left', async () => {
@@ -204,9 +202,9 @@ describe('on_update and on_publish_done', () => {
     clock.advance(31_000)
     expect(await t.deps.live.sweep()).toBeGreaterThanOrEqual(1)
     expect(await t.deps.live.get(b.channel)).toBeNull()
-    const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, sessionId))
-    expect(row!.endReason).toBe('publisher_left')
-    expect(Math.abs(row!.endedAt!.getTime() - leftAt)).toBeLessThan(1000)
+    const row = await historyRow(t.deps, sessionId, (r) => r.endedAt !== null)
+    expect(row.endReason).toBe('publisher_left')
+    expect(Math.abs(row.endedAt!.getTime() - leftAt)).toBeLessThan(1000)
   })
 
   it('ends a session whose ingest stopped calling on_update as ingest_lost', async () => {
@@ -215,8 +213,8 @@ describe('on_update and on_publish_done', () => {
     const { sessionId } = (await t.deps.live.get(b.channel))!
     clock.advance(2 * 30_000 + 6_000)
     await t.deps.live.sweep()
-    const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, sessionId))
-    expect(row!.endReason).toBe('ingest_lost')
+    const row = await historyRow(t.deps, sessionId, (r) => r.endedAt !== null)
+    expect(row.endReason).toBe('ingest_lost')
     // The publisher was alive after all (e.g. the app was down longer than the deadline): its next
     // on_update re-verifies the key and adopts it into a new session instead of dropping it.
     expect((await hook('update', updateBody(b.key, b.clientId))).status).toBe(200)
@@ -271,8 +269,8 @@ describe('on_update and on_publish_done', () => {
     await hook('publish-done', doneBody(gone.key, gone.clientId))
     clock.advance(31_000)
     await t.deps.live.sweep()
-    const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, gs))
-    expect(row!.endReason).toBe('idle')
+    const row = await historyRow(t.deps, gs, (r) => r.endedAt !== null)
+    expect(row.endReason).toBe('idle')
   })
 
   it('ends a session at the plan’s maximum duration, even between updates', async () => {
@@ -281,8 +279,8 @@ describe('on_update and on_publish_done', () => {
     const { sessionId } = (await t.deps.live.get(b.channel))!
     clock.advance(t.deps.config.PLAN_LIMITS.free.maxSessionS * 1000 + 1)
     await t.deps.live.sweep()
-    const [row] = await t.deps.db.select().from(streamSessions).where(eq(streamSessions.id, sessionId))
-    expect(row!.endReason).toBe('max_duration')
+    const row = await historyRow(t.deps, sessionId, (r) => r.endedAt !== null)
+    expect(row.endReason).toBe('max_duration')
     expect((await hook('update', updateBody(b.key, b.clientId))).status).toBe(403)
   })
 
@@ -295,6 +293,22 @@ describe('on_update and on_publish_done', () => {
         body: publishBody('live_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 1),
       })
       expect(res.status).toBe(503)
+    } finally {
+      await broken.close()
+    }
+  })
+
+  it('keeps live publishers (200 to on_update and on_publish_done) when a dependency is down', async () => {
+    // nginx drops a publisher on any non-2xx update: our outage must never cut a broadcast.
+    const broken = await createTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:1' } })
+    try {
+      const q = new URLSearchParams({ node: 'n1', secret: broken.deps.config.HOOK_SECRET })
+      const { key } = await broadcaster() // a good key: the answer is Redis', not the key check's
+      const call = (path: string, body: string) =>
+        broken.app.request(`/hooks/rtmp/${path}?${q}`, { method: 'POST', body })
+      expect((await call('publish', publishBody(key, 1))).status).toBe(503)
+      expect((await call('update', updateBody(key, 1))).status).toBe(200)
+      expect((await call('publish-done', doneBody(key, 1))).status).toBe(200)
     } finally {
       await broken.close()
     }

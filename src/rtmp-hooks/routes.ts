@@ -9,6 +9,7 @@ import type { Context } from 'hono'
 import { Hono } from 'hono'
 import type { Deps } from '../deps.js'
 import { type HookEnv, hookAuth } from '../http/middleware/hook-auth.js'
+import { DELIBERATE } from '../live/entry.js'
 import { admitPublisher } from './admit.js'
 import { DoneForm, firstOccurrence, PublishForm, parseHookForm, UpdateForm } from './form.js'
 
@@ -21,13 +22,24 @@ async function readBody(c: Context<HookEnv>): Promise<string | null> {
   return text.length > MAX_BODY ? null : text
 }
 
-/** Any dependency failure refuses (fail closed for publish) with 503, without leaking details. */
-async function guarded(c: Context<HookEnv>, hook: string, fn: () => Promise<Response>): Promise<Response> {
+/**
+ * A dependency failure (Redis or Postgres down) answers without leaking details: on_publish fails
+ * closed (503: nginx refuses the publisher), on_update and on_publish_done fail OPEN (200). nginx
+ * drops a live publisher on any non-2xx update answer, and an outage of ours must never cut a
+ * broadcast (DESIGN.md "the ingest is the truth"); a publish_done we could not record is found
+ * later by the /stat reconciler.
+ */
+async function guarded(
+  c: Context<HookEnv>,
+  hook: string,
+  fn: () => Promise<Response>,
+  onFailure: 'refuse' | 'keep',
+): Promise<Response> {
   try {
     return await fn()
   } catch (err) {
     c.var.log.error({ hook, node: c.var.node, err: (err as Error).message }, 'hook failed')
-    return c.text('unavailable', 503)
+    return onFailure === 'refuse' ? c.text('unavailable', 503) : c.text('ok (degraded)', 200)
   }
 }
 
@@ -35,51 +47,73 @@ export const rtmpHookRoutes = (deps: Deps) =>
   new Hono<HookEnv>()
     .use(hookAuth({ secret: deps.config.HOOK_SECRET, allowedIps: deps.config.HOOK_ALLOWED_IPS }))
     .post('/publish', (c) =>
-      guarded(c, 'publish', async () => {
-        const body = await readBody(c)
-        const form = body === null ? null : parseHookForm(PublishForm, body)
-        if (!form) return c.text('bad request', 400)
-        const admission = await admitPublisher(deps, c.var.node, form.clientid, form.name, { replace: true })
-        if (!admission.ok) {
-          c.var.log.info(
-            { node: c.var.node, clientId: form.clientid, reason: admission.reason },
-            'publish refused',
-          )
-          return c.text(admission.reason, admission.status)
-        }
-        // A relative Location renames the stream; HLS and playback only ever see the channel name.
-        c.header('Location', admission.channel)
-        return c.body(null, 302)
-      }),
+      guarded(
+        c,
+        'publish',
+        async () => {
+          const body = await readBody(c)
+          const form = body === null ? null : parseHookForm(PublishForm, body)
+          if (!form) return c.text('bad request', 400)
+          const admission = await admitPublisher(deps, c.var.node, form.clientid, form.name, {
+            replace: true,
+          })
+          if (!admission.ok) {
+            c.var.log.info(
+              { node: c.var.node, clientId: form.clientid, reason: admission.reason },
+              'publish refused',
+            )
+            return c.text(admission.reason, admission.status)
+          }
+          // A relative Location renames the stream; HLS and playback only ever see the channel name.
+          c.header('Location', admission.channel)
+          return c.body(null, 302)
+        },
+        'refuse',
+      ),
     )
     .post('/update', (c) =>
-      guarded(c, 'update', async () => {
-        const body = await readBody(c)
-        // nginx also sends on_update for players of the ingest app, and the static push to the
-        // internal hls app is one (call=update_play). Refusing it would cut HLS off after the
-        // first update interval, so only publishers are judged here.
-        if (body !== null && firstOccurrence(body).call !== 'update_publish') return c.text('ok', 200)
-        const form = body === null ? null : parseHookForm(UpdateForm, body)
-        if (!form) return c.text('bad request', 400)
-        const node = c.var.node
-        if (await deps.live.update(node, form.clientid)) return c.text('ok', 200)
-        // Ended on purpose (kicked, revoked, limit, idle): drop it. Otherwise the registry lost
-        // track of a healthy stream; re-verify the key nginx still reports and adopt it.
-        if (await deps.live.wasEndedOnPurpose(node, form.clientid)) return c.text('forbidden', 403)
-        const admission = await admitPublisher(deps, node, form.clientid, form.name, { replace: false })
-        c.var.log.info(
-          { node, clientId: form.clientid, adopted: admission.ok },
-          'update from an unknown publisher',
-        )
-        return admission.ok ? c.text('ok', 200) : c.text('forbidden', 403)
-      }),
+      guarded(
+        c,
+        'update',
+        async () => {
+          const body = await readBody(c)
+          // nginx also sends on_update for players of the ingest app, and the static push to the
+          // internal hls app is one (call=update_play). Refusing it would cut HLS off after the
+          // first update interval, so only publishers are judged here.
+          if (body !== null && firstOccurrence(body).call !== 'update_publish') return c.text('ok', 200)
+          const form = body === null ? null : parseHookForm(UpdateForm, body)
+          if (!form) return c.text('bad request', 400)
+          const node = c.var.node
+          if (await deps.live.update(node, form.clientid)) return c.text('ok', 200)
+          // Ended on purpose (kicked, revoked, limit, idle): drop it. Otherwise the registry lost
+          // track of a healthy stream; re-verify the key nginx still reports and adopt it — back into
+          // its open session when we know of no end (Redis restarted empty), else into a new one.
+          const ended = await deps.live.endedReason(node, form.clientid)
+          if (ended && DELIBERATE.has(ended)) return c.text('forbidden', 403)
+          const admission = await admitPublisher(deps, node, form.clientid, form.name, {
+            replace: false,
+            adoptOpenSession: ended === null,
+          })
+          c.var.log.info(
+            { node, clientId: form.clientid, adopted: admission.ok },
+            'update from an unknown publisher',
+          )
+          return admission.ok ? c.text('ok', 200) : c.text('forbidden', 403)
+        },
+        'keep',
+      ),
     )
     .post('/publish-done', (c) =>
-      guarded(c, 'publish-done', async () => {
-        const body = await readBody(c)
-        const form = body === null ? null : parseHookForm(DoneForm, body)
-        if (!form) return c.text('bad request', 400)
-        await deps.live.publishDone(c.var.node, form.clientid)
-        return c.text('ok', 200)
-      }),
+      guarded(
+        c,
+        'publish-done',
+        async () => {
+          const body = await readBody(c)
+          const form = body === null ? null : parseHookForm(DoneForm, body)
+          if (!form) return c.text('bad request', 400)
+          await deps.live.publishDone(c.var.node, form.clientid)
+          return c.text('ok', 200)
+        },
+        'keep',
+      ),
     )

@@ -5,6 +5,7 @@ import { channels, type Plan, type StreamKey, streamKeys, users } from '../db/sc
 import type { Deps } from '../deps.js'
 import { AppError, NotFoundError } from '../http/errors.js'
 import { hashesEqual, sha256Hex } from '../lib/secrets.js'
+import { enqueue } from '../outbox/outbox.js'
 import { generateStreamKey, parseStreamKey } from './token.js'
 
 export type PublicStreamKey = {
@@ -61,27 +62,35 @@ export async function listStreamKeys(deps: Deps, userId: string) {
     .orderBy(desc(streamKeys.createdAt))
 }
 
-/** Revokes the key and drops a live publisher that uses it (the live registry ends the session). */
-export async function revokeStreamKey(deps: Deps, userId: string, keyId: string, ip?: string) {
-  const [row] = await deps.db
-    .update(streamKeys)
-    .set({ revokedAt: new Date(deps.now()) })
-    .where(and(eq(streamKeys.id, keyId), eq(streamKeys.userId, userId), isNull(streamKeys.revokedAt)))
-    .returning()
-  if (!row) {
-    const [exists] = await deps.db
-      .select({ id: streamKeys.id })
-      .from(streamKeys)
-      .where(and(eq(streamKeys.id, keyId), eq(streamKeys.userId, userId)))
-    if (!exists) throw new NotFoundError('stream key')
-    return // already revoked: idempotent
-  }
-  await recordAudit(deps.db, { type: 'stream_key.revoked', userId, actorId: userId, ip, data: { keyId } })
-  const [ch] = await deps.db
-    .select({ name: channels.name })
-    .from(channels)
-    .where(eq(channels.ownerId, userId))
-  if (ch) await deps.live.end(ch.name, 'key_revoked', { onlyKeyId: keyId })
+/**
+ * Revokes the key; a live publisher using it is ended and dropped. The revocation and the work it
+ * owes (outbox row) commit together, so a crash or a Redis failure right after the commit cannot
+ * leave a revoked key streaming: the row is applied here at once and retried by the workers if not.
+ */
+export async function revokeStreamKey(
+  deps: Pick<Deps, 'db' | 'now' | 'outbox'>,
+  userId: string,
+  keyId: string,
+  ip?: string,
+) {
+  const outboxId = await deps.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(streamKeys)
+      .set({ revokedAt: new Date(deps.now()) })
+      .where(and(eq(streamKeys.id, keyId), eq(streamKeys.userId, userId), isNull(streamKeys.revokedAt)))
+      .returning()
+    if (!row) {
+      const [exists] = await tx
+        .select({ id: streamKeys.id })
+        .from(streamKeys)
+        .where(and(eq(streamKeys.id, keyId), eq(streamKeys.userId, userId)))
+      if (!exists) throw new NotFoundError('stream key')
+      return null // already revoked: idempotent (the first revocation's row owes the drop)
+    }
+    await recordAudit(tx, { type: 'stream_key.revoked', userId, actorId: userId, ip, data: { keyId } })
+    return enqueue(tx, 'stream_key.revoked', { keyId, userId }, { inline: true })
+  })
+  if (outboxId) await deps.outbox.applyNow(outboxId)
 }
 
 export type VerifyKeyResult =
@@ -118,11 +127,4 @@ export async function verifyStreamKey(deps: Pick<Deps, 'db'>, presented: string)
     channel: row.channel,
     plan: row.plan,
   }
-}
-
-export async function touchStreamKey(deps: Pick<Deps, 'db' | 'now'>, keyId: string) {
-  await deps.db
-    .update(streamKeys)
-    .set({ lastUsedAt: new Date(deps.now()) })
-    .where(eq(streamKeys.id, keyId))
 }

@@ -55,10 +55,18 @@ describe('reconnect window', () => {
     const second = startPublisher({ url: `${stack.rtmp}/${b.key}` })
     try {
       await live(b.channel)
-      const [session] = await sessionsOf(stack.deps, b.keyId)
+      // History follows from the events stream (live/effects.ts) a moment after the hook.
+      const [session] = await waitFor(async () => {
+        const s = await sessionsOf(stack.deps, b.keyId)
+        return s[0]?.reconnects === 1 ? s : null
+      })
       expect(await sessionsOf(stack.deps, b.keyId)).toHaveLength(1)
       expect(session).toMatchObject({ endedAt: null, reconnects: 1 })
-      expect(await sessionEvents(stack.deps, session!.id)).toEqual(['stream.online'])
+      expect(await sessionEvents(stack.deps, session!.id)).toEqual([
+        'stream.online',
+        'stream.reconnecting',
+        'stream.resumed',
+      ])
     } finally {
       await second.stop()
     }
@@ -69,7 +77,14 @@ describe('reconnect window', () => {
     })
     expect(sessions).toHaveLength(1)
     expect(sessions[0]!.endReason).toBe('publisher_left')
-    expect(await sessionEvents(stack.deps, sessions[0]!.id)).toEqual(['stream.online', 'stream.offline'])
+    // One online and one offline for the whole broadcast: the blip, then the stop and its window.
+    expect(await sessionEvents(stack.deps, sessions[0]!.id)).toEqual([
+      'stream.online',
+      'stream.reconnecting',
+      'stream.resumed',
+      'stream.reconnecting',
+      'stream.offline',
+    ])
   })
 })
 

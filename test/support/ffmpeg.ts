@@ -14,6 +14,8 @@ export interface PublisherOptions {
   durationS?: number
   /** pace input at real time, as a live encoder does (ffmpeg -re); default true */
   realtime?: boolean
+  /** output options placed before the URL, e.g. TLS settings for rtmps:// (`-ca_file`, `-tls_verify`) */
+  outputArgs?: string[]
 }
 
 export interface PublisherHandle {
@@ -26,7 +28,12 @@ export interface PublisherHandle {
   kill(signal?: NodeJS.Signals): void
 }
 
-export function startPublisher({ url, durationS, realtime = true }: PublisherOptions): PublisherHandle {
+export function startPublisher({
+  url,
+  durationS,
+  realtime = true,
+  outputArgs = [],
+}: PublisherOptions): PublisherHandle {
   // 1 s GOP: nginx-rtmp cuts HLS segments on keyframes only, and
   // hls_fragment is 1s. yuv420p keeps the H.264 playable in browsers.
   // (Split on spaces for readability: no value below contains one.)
@@ -38,6 +45,7 @@ export function startPublisher({ url, durationS, realtime = true }: PublisherOpt
     ...'-c:v libx264 -preset ultrafast -tune zerolatency -pix_fmt yuv420p'.split(' '),
     ...'-g 30 -keyint_min 30 -sc_threshold 0 -b:v 300k -c:a aac -b:a 64k'.split(' '),
     ...(durationS === undefined ? [] : ['-t', String(durationS)]),
+    ...outputArgs,
     ...['-f', 'flv', url],
   ]
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] })

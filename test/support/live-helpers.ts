@@ -65,3 +65,21 @@ export async function broadcaster(deps: Deps) {
   const { key, row } = await streamKeyFor(deps, me.user)
   return { ...me, channel: me.user.username, key, keyId: row.id }
 }
+
+/**
+ * A session's history row once it satisfies `settled` (history is written from the `events`
+ * stream by the live-effects consumer, a moment after the transition).
+ */
+export async function historyRow(
+  deps: Pick<Deps, 'db'>,
+  sessionId: string,
+  settled: (row: typeof streamSessions.$inferSelect) => boolean = () => true,
+) {
+  return waitFor(
+    async () => {
+      const [row] = await deps.db.select().from(streamSessions).where(eq(streamSessions.id, sessionId))
+      return row && settled(row) ? row : null
+    },
+    { what: `history row of session ${sessionId}` },
+  )
+}

@@ -17,7 +17,15 @@ import { createLogger } from '../../src/log.js'
 import { buildDeps, type Running, startServer } from '../../src/server.js'
 import { testEnv } from '../harness.js'
 
-export type IngestNode = { id: string; nginx: NginxHandle; http: string; rtmp: string }
+export type IngestNode = {
+  id: string
+  nginx: NginxHandle
+  http: string
+  rtmp: string
+  /** With StackOptions.tls: https://127.0.0.1:<port> and rtmps://127.0.0.1:<port>/live */
+  https?: string
+  rtmps?: string
+}
 
 export type AppInstance = {
   port: number
@@ -68,6 +76,11 @@ export type StackOptions = {
   notifyUpdateS?: number
   /** Run app instances as child processes (`node --import tsx src/main.ts`). */
   childApps?: boolean
+  /**
+   * Serve HTTPS/WSS and RTMPS too, with this certificate (scripts/lib/tls.ts), and make the first
+   * node's https origin the PUBLIC_URL (so cookies are Secure and HSTS is sent).
+   */
+  tls?: { certFile: string; keyFile: string }
 }
 
 /**
@@ -95,6 +108,8 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
       http: await freePort(),
       control: await freePort(),
       internal: await freePort(),
+      https: opts.tls ? await freePort() : undefined,
+      rtmps: opts.tls ? await freePort() : undefined,
     })),
   )
   const appPorts = await Promise.all(Array.from({ length: opts.instances ?? 1 }, () => freePort()))
@@ -105,6 +120,10 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
     PUBLIC_URL: `http://127.0.0.1:${nodePorts[0]!.http}`,
     NOTIFY_UPDATE_S: String(notifyUpdateS),
     RECONCILE_INTERVAL_S: '1',
+    ...(opts.tls && {
+      PUBLIC_URL: `https://127.0.0.1:${nodePorts[0]!.https}`,
+      RTMPS_PORT: String(nodePorts[0]!.rtmps),
+    }),
     ...opts.env,
   })
   const config = loadConfig(env)
@@ -187,6 +206,12 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
         controlPort: n.control,
         appUpstreams: appPorts.map((p) => `127.0.0.1:${p}`),
         notifyUpdateTimeoutS: notifyUpdateS,
+        ...(opts.tls && {
+          httpsPort: n.https,
+          rtmpsPort: n.rtmps,
+          tlsCertFile: opts.tls.certFile,
+          tlsKeyFile: opts.tls.keyFile,
+        }),
       }
       nginxOptions.push(nginxOpts)
       const nginx = await startNginx(nginxOpts)
@@ -195,6 +220,10 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
         nginx,
         http: `http://127.0.0.1:${n.http}`,
         rtmp: `rtmp://127.0.0.1:${n.rtmp}/live`,
+        ...(opts.tls && {
+          https: `https://127.0.0.1:${n.https}`,
+          rtmps: `rtmps://127.0.0.1:${n.rtmps}/live`,
+        }),
       })
     }
   } catch (err) {

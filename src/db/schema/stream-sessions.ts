@@ -1,4 +1,5 @@
 /** @module db/schema/stream-sessions — history: one row per broadcast, from first publish to its end. */
+import { sql } from 'drizzle-orm'
 import { index, integer, pgTable, text, uuid } from 'drizzle-orm/pg-core'
 import { createdAt, tstz } from '../columns.js'
 import { channels } from './channels.js'
@@ -25,6 +26,8 @@ export const streamSessions = pgTable(
       .references(() => channels.id, { onDelete: 'cascade' }),
     streamKeyId: text('stream_key_id').references(() => streamKeys.id, { onDelete: 'set null' }),
     ingestNode: text('ingest_node').notNull(),
+    /** nginx's client id of the current publisher on ingestNode: lets a lost registry re-adopt this session. */
+    clientId: text('client_id'),
     /** Number of times the publisher came back within the reconnect window. */
     reconnects: integer('reconnects').notNull().default(0),
     startedAt: tstz('started_at').notNull(),
@@ -34,7 +37,10 @@ export const streamSessions = pgTable(
     uniqueViewers: integer('unique_viewers').notNull().default(0),
     createdAt: createdAt(),
   },
-  (t) => [index('stream_sessions_channel_idx').on(t.channelId, t.startedAt)],
+  (t) => [
+    index('stream_sessions_channel_idx').on(t.channelId, t.startedAt),
+    index('stream_sessions_open_idx').on(t.channelId).where(sql`${t.endedAt} is null`),
+  ],
 )
 
 export type StreamSession = typeof streamSessions.$inferSelect

@@ -1,10 +1,11 @@
 /** @module http/middleware/auth — Bearer access tokens: who is calling, and may they. */
-import { createMiddleware } from 'hono/factory'
+
 import { eq } from 'drizzle-orm'
-import type { Deps } from '../../deps.js'
+import { createMiddleware } from 'hono/factory'
 import { users } from '../../db/schema/index.js'
-import { EmailNotVerifiedError, ForbiddenError, UnauthorizedError } from '../errors.js'
+import type { Deps } from '../../deps.js'
 import type { AuthEnv, AuthUser } from '../env.js'
+import { EmailNotVerifiedError, ForbiddenError, UnauthorizedError } from '../errors.js'
 
 function bearer(header: string | undefined): string | null {
   if (!header) return null

@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testConfig } from '../../test/harness.js'
+import { waitFor } from '../../test/support/ffmpeg.js'
+import { createLogger } from '../log.js'
+import { createRedis, type Redis } from './client.js'
+import { createStreamConsumer, type StreamEntry, trimConsumed } from './stream-consumer.js'
+
+const log = createLogger({ level: 'silent' })
+let redis: Redis
+let sub: Redis
+let n = 0
+const stream = () => `t:consumer:${process.pid}:${n++}`
+
+beforeAll(() => {
+  ;({ redis, redisSub: sub } = createRedis(testConfig().REDIS_URL))
+})
+afterAll(async () => {
+  await Promise.all([redis.quit(), sub.quit()])
+})
+
+function consumer(name: string, key: string, handle: (e: StreamEntry) => Promise<void>) {
+  return createStreamConsumer({ redis, stream: key, group: 'g', consumer: name, handle, log, blockMs: 200, claimIdleMs: 300 })
+}
+
+describe('stream consumer', () => {
+  it('acknowledges only what its handler finished, and retries a failed entry until it succeeds', async () => {
+    const key = stream()
+    const seen: string[] = []
+    let failures = 1
+    const c = consumer('a', key, async (e) => {
+      if (e.fields[1] === 'flaky' && failures-- > 0) throw new Error('Postgres is down')
+      seen.push(e.fields[1]!)
+    })
+    await c.start()
+    try {
+      await redis.xadd(key, '*', 'v', 'one')
+      await redis.xadd(key, '*', 'v', 'flaky')
+      await redis.xadd(key, '*', 'v', 'three')
+      await waitFor(() => seen.length === 3, { what: 'all three handled' })
+      expect(seen).toEqual(['one', 'three', 'flaky'])
+      await waitFor(async () => ((await redis.xpending(key, 'g')) as [number])[0] === 0, { what: 'nothing pending' })
+    } finally {
+      await c.stop()
+    }
+  })
+
+  it('takes over what a dead consumer read but never acknowledged', async () => {
+    const key = stream()
+    await redis.xgroup('CREATE', key, 'g', '0', 'MKSTREAM')
+    await redis.xadd(key, '*', 'v', 'orphan')
+    // A consumer that read the entry and died before acknowledging it.
+    await redis.xreadgroup('GROUP', 'g', 'dead', 'COUNT', 10, 'STREAMS', key, '>')
+    const seen: string[] = []
+    const c = consumer('alive', key, async (e) => {
+      seen.push(e.fields[1]!)
+    })
+    await c.start()
+    try {
+      await waitFor(() => seen.length === 1, { what: 'the orphan taken over' })
+      expect(seen).toEqual(['orphan'])
+    } finally {
+      await c.stop()
+    }
+  })
+
+  it('skips nothing when its handler returns for an entry it cannot use (the handler decides)', async () => {
+    const key = stream()
+    const seen: string[] = []
+    const c = consumer('a', key, async (e) => {
+      seen.push(e.id)
+    })
+    await c.start()
+    try {
+      await redis.xadd(key, '*', 'garbage', '{')
+      await waitFor(() => seen.length === 1)
+      await waitFor(async () => ((await redis.xpending(key, 'g')) as [number])[0] === 0)
+    } finally {
+      await c.stop()
+    }
+  })
+
+  it('recreates its group when Redis lost it (restarted empty) and goes on', async () => {
+    const key = stream()
+    const seen: string[] = []
+    const c = consumer('a', key, async (e) => {
+      seen.push(e.fields[1]!)
+    })
+    await c.start()
+    try {
+      await redis.xadd(key, '*', 'v', 'before')
+      await waitFor(() => seen.length === 1)
+      await redis.del(key)
+      await waitFor(async () => {
+        await redis.xadd(key, '*', 'v', 'after')
+        return seen.includes('after')
+      }, { what: 'an entry handled after the stream was lost' })
+    } finally {
+      await c.stop()
+    }
+  })
+})
+
+describe('trimConsumed', () => {
+  it('drops only old entries that every group acknowledged', async () => {
+    const key = stream()
+    await redis.xgroup('CREATE', key, 'g1', '0', 'MKSTREAM')
+    await redis.xgroup('CREATE', key, 'g2', '0')
+    const ids = [
+      await redis.xadd(key, '1000-0', 'v', 'a'),
+      await redis.xadd(key, '2000-0', 'v', 'b'),
+      await redis.xadd(key, '3000-0', 'v', 'c'),
+    ]
+    // g1 read and acked everything; g2 read all three and acked only the first.
+    await redis.xreadgroup('GROUP', 'g1', 'x', 'STREAMS', key, '>')
+    await redis.xack(key, 'g1', ...(ids as string[]))
+    await redis.xreadgroup('GROUP', 'g2', 'y', 'STREAMS', key, '>')
+    await redis.xack(key, 'g2', ids[0]!)
+    await trimConsumed(redis, key, 0, 10_000)
+    const left = (await redis.xrange(key, '-', '+')).map(([id]) => id)
+    expect(left).toEqual(['2000-0', '3000-0'])
+    // Young entries are kept however consumed.
+    await redis.xack(key, 'g2', ids[1]!, ids[2]!)
+    await trimConsumed(redis, key, 60_000, 10_000)
+    expect((await redis.xrange(key, '-', '+')).map(([id]) => id)).toEqual(['2000-0', '3000-0'])
+    await trimConsumed(redis, key, 0, 10_000)
+    expect((await redis.xrange(key, '-', '+')).map(([id]) => id)).toEqual(['3000-0'])
+  })
+})

@@ -1,0 +1,194 @@
+/**
+ * @module redis/stream-consumer — at-least-once processing of a Redis Stream by a consumer group,
+ * one consumer per instance.
+ *
+ * - New entries: `XREADGROUP … BLOCK` on a connection of its own (a blocking read on the shared
+ *   command connection would stall every pipelined command behind it).
+ * - An entry is acknowledged only after its handler resolved. One that failed, or whose consumer
+ *   died holding it, stays pending and is taken over with `XAUTOCLAIM` once idle for `claimIdleMs`
+ *   — by this instance or any other. That idle time is also the retry backoff.
+ * - The handler decides what is permanent: it returns normally for an entry it chooses to skip
+ *   (invalid, or refers to something deleted) and throws only for what a retry can fix.
+ * - `trim()` drops entries every group has acknowledged and that are older than `keepMs`, so the
+ *   stream is bounded by consumption, never by a MAXLEN that could cut unread entries.
+ */
+import type { Logger } from '../log.js'
+import type { Redis } from './client.js'
+
+export type StreamEntry = { id: string; fields: string[] }
+
+export type StreamConsumerOptions = {
+  redis: Redis
+  stream: string
+  group: string
+  consumer: string
+  handle(entry: StreamEntry): Promise<void>
+  log: Logger
+  blockMs?: number
+  claimIdleMs?: number
+  batch?: number
+}
+
+export type StreamConsumer = {
+  /** Starts the read loop (it creates the group, and waits out a Redis that is down). */
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Processes what is pending for this consumer or claimable now (tests, shutdown). */
+  reclaim(): Promise<number>
+}
+
+type RawEntries = [string, string[]][]
+
+export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
+  const blocking = o.redis.duplicate({
+    maxRetriesPerRequest: null,
+    enableAutoPipelining: false,
+    commandTimeout: undefined,
+  })
+  // Connection errors surface as failed reads below (logged there); ioredis also emits them here.
+  blocking.on('error', () => {})
+  const blockMs = o.blockMs ?? 2000
+  const claimIdleMs = o.claimIdleMs ?? 10_000
+  const batch = o.batch ?? 50
+  let stopped = false
+  let loop: Promise<void> | null = null
+  let lastClaim = 0
+
+  async function ensureGroup() {
+    try {
+      await o.redis.xgroup('CREATE', o.stream, o.group, '0', 'MKSTREAM')
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err
+    }
+  }
+
+  async function process(entries: RawEntries): Promise<number> {
+    let done = 0
+    for (const [id, fields] of entries) {
+      if (stopped) break
+      if (!fields) continue // deleted while pending (XAUTOCLAIM reports those apart)
+      try {
+        await o.handle({ id, fields })
+        await o.redis.xack(o.stream, o.group, id)
+        done++
+      } catch (err) {
+        o.log.warn(
+          { stream: o.stream, group: o.group, id, err: (err as Error).message },
+          'stream entry failed; will retry',
+        )
+      }
+    }
+    return done
+  }
+
+  async function reclaim(): Promise<number> {
+    let cursor = '0-0'
+    let done = 0
+    do {
+      const res = (await o.redis.xautoclaim(
+        o.stream,
+        o.group,
+        o.consumer,
+        claimIdleMs,
+        cursor,
+        'COUNT',
+        batch,
+      )) as [string, RawEntries, string[]?]
+      cursor = res[0]
+      done += await process(res[1])
+    } while (cursor !== '0-0' && !stopped)
+    return done
+  }
+
+  async function run() {
+    let backoff = 100
+    let grouped = false
+    while (!stopped) {
+      try {
+        if (!grouped) {
+          await ensureGroup()
+          grouped = true
+        }
+        if (Date.now() - lastClaim >= claimIdleMs / 2) {
+          lastClaim = Date.now()
+          await reclaim()
+        }
+        const res = (await blocking.xreadgroup(
+          'GROUP',
+          o.group,
+          o.consumer,
+          'COUNT',
+          batch,
+          'BLOCK',
+          blockMs,
+          'STREAMS',
+          o.stream,
+          '>',
+        )) as [string, RawEntries][] | null
+        if (res) await process(res[0]![1])
+        backoff = 100
+      } catch (err) {
+        if (stopped) break
+        const msg = String((err as Error).message)
+        // The stream or group vanished (Redis restarted empty, FLUSHALL): recreate and go on.
+        if (msg.includes('NOGROUP')) await ensureGroup().catch(() => {})
+        else o.log.warn({ stream: o.stream, group: o.group, err: msg }, 'stream consumer: read failed')
+        await new Promise((r) => setTimeout(r, backoff))
+        backoff = Math.min(backoff * 2, 5000)
+      }
+    }
+  }
+
+  return {
+    async start() {
+      loop = run()
+    },
+    async stop() {
+      stopped = true
+      blocking.disconnect()
+      await loop
+    },
+    reclaim,
+  }
+}
+
+/**
+ * Trims `stream` below the oldest entry some group has not acknowledged (or not yet read), and
+ * keeps everything younger than `keepMs` for inspection. No group yet: nothing is trimmed.
+ */
+export async function trimConsumed(
+  redis: Redis,
+  stream: string,
+  keepMs: number,
+  now = Date.now(),
+): Promise<void> {
+  const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as (string | number)[][]
+  if (groups.length === 0) return
+  let floor = `${Math.max(0, now - keepMs)}-0`
+  for (const g of groups) {
+    const info: Record<string, string | number> = {}
+    for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1]!
+    const name = String(info.name)
+    const [, oldestPending] = (await redis.xpending(stream, name)) as [
+      number,
+      string | null,
+      string | null,
+      unknown,
+    ]
+    // Entries after last-delivered-id are unread: keep them (floor ≤ last-delivered + 1).
+    const candidates = [String(info['last-delivered-id']), oldestPending].filter((x): x is string => !!x)
+    for (const c of candidates) if (compareIds(c, floor) < 0) floor = c
+  }
+  // Exact, not `~`: approximate trimming only frees whole radix-tree nodes (~100 entries), and this
+  // stream grows by a few entries per broadcast.
+  await redis.xtrim(stream, 'MINID', floor)
+}
+
+function compareIds(a: string, b: string): number {
+  const [am, as = '0'] = a.split('-')
+  const [bm, bs = '0'] = b.split('-')
+  const d = BigInt(am!) - BigInt(bm!)
+  if (d !== 0n) return d < 0n ? -1 : 1
+  const e = BigInt(as) - BigInt(bs)
+  return e === 0n ? 0 : e < 0n ? -1 : 1
+}
