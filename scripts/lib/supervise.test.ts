@@ -1,16 +1,23 @@
 /** Tests for supervise.ts with real child processes: a node TCP server that a test SIGKILLs. */
 import { createConnection } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { freePort, isAlive, spawnLogged, waitForTcp, waitUntil } from './proc.js'
+import { freePort, isAlive, spawnLogged, waitUntil } from './proc.js'
 import { type SupervisedChild, type Supervisor, supervise } from './supervise.js'
 
 /** A tiny server standing in for the app: answers every connection with its own pid. */
 function startServerChild(port: number) {
-  const code = `require('node:net').createServer((s) => s.end(String(process.pid))).listen(${port}, '127.0.0.1')`
+  // A client that resets must not crash it (an unhandled socket error would).
+  const code = `require('node:net').createServer((s) => s.on('error', () => {}).end(String(process.pid))).listen(${port}, '127.0.0.1')`
   return async (): Promise<SupervisedChild> => {
     const proc = spawnLogged(process.execPath, ['-e', code])
     try {
-      await waitForTcp('127.0.0.1', port, 10_000)
+      // Ready when it is this child that answers (not some other process that took the port).
+      await waitUntil(
+        'child listening',
+        async () => (await whoAnswers(port)) === proc.pid,
+        10_000,
+        proc.exited,
+      )
     } catch (err) {
       await proc.stop('SIGKILL')
       throw err
@@ -27,7 +34,7 @@ function whoAnswers(port: number): Promise<number | null> {
     socket.on('data', (c) => {
       data += c.toString()
     })
-    socket.on('end', () => resolve(Number(data)))
+    socket.on('end', () => resolve(/^\d+$/.test(data) ? Number(data) : null))
     socket.on('error', () => resolve(null))
   })
 }
@@ -59,14 +66,7 @@ describe('supervise', () => {
     expect(await whoAnswers(port)).toBe(first)
 
     process.kill(first, 'SIGKILL')
-    await waitUntil(
-      'a new child answering',
-      async () => {
-        const pid = await whoAnswers(port)
-        return pid !== null && pid !== first
-      },
-      10_000,
-    )
+    await waitUntil('restarted', async () => sup.restarts === 1, 10_000)
     const second = sup.current.pid
     expect(second).not.toBe(first)
     expect(await whoAnswers(port)).toBe(second)
@@ -136,6 +136,7 @@ describe('supervise', () => {
   it('does not resurrect the child when stopped while a restart is pending', async () => {
     const port = await freePort()
     let starts = 0
+    const lines: string[] = []
     const real = startServerChild(port)
     const sup = await supervise({
       name: 'app',
@@ -143,12 +144,11 @@ describe('supervise', () => {
         starts++
         return real()
       },
-      log: () => {},
+      log: (l) => lines.push(l),
       initialDelayMs: 60_000, // the restart would come long after the test ends
     })
-    const pid = sup.current.pid
-    process.kill(pid, 'SIGKILL')
-    await waitUntil('child dead', async () => !isAlive(pid), 5000)
+    process.kill(sup.current.pid, 'SIGKILL')
+    await waitUntil('restart pending', async () => lines.some((l) => l.includes('restarting in')), 5000)
     await sup.stop() // must not wait out the 60 s backoff, nor start anything
     expect(starts).toBe(1)
     expect(await whoAnswers(port)).toBeNull()
