@@ -159,6 +159,7 @@ export class Follower {
     this.stopped = true
     this.conn?.close()
     await this.loop
+    this.conn?.close() // one opened meanwhile
   }
 }
 
@@ -245,7 +246,8 @@ export class Sender {
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.conn?.close() // unblocks a send waiting for its answer
     await this.loop
-    this.conn?.close()
+    this.conn?.close() // one opened meanwhile
   }
 }

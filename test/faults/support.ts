@@ -27,6 +27,9 @@ export const RECONNECT_WINDOW_S = 2
 /** Generous but finite: an outage is over and everything must have converged by then. */
 const CONVERGE_MS = 60_000
 
+/** Scenes a failed case left running: their clients would otherwise reconnect forever. */
+const unfinished = new Set<Scene>()
+
 export type FaultStack = { services: FaultServices; stack: Stack; stop(): Promise<void> }
 
 export async function startFaultStack(opts: Pick<StackOptions, 'instances'> = {}): Promise<FaultStack> {
@@ -53,6 +56,7 @@ export async function startFaultStack(opts: Pick<StackOptions, 'instances'> = {}
       services,
       stack,
       stop: async () => {
+        await Promise.all([...unfinished].map((s) => s.abandon()))
         services.redis.thaw()
         await services.pg.allow().catch(() => {})
         await stack.stop()
@@ -124,6 +128,13 @@ export class Scene {
     })
   }
 
+  /** After a failed case: stops every client and the publisher, measuring nothing. */
+  async abandon(): Promise<void> {
+    unfinished.delete(this)
+    this.stopping = true
+    await Promise.all([this.sender.stop(), ...this.followers.map((f) => f.stop()), this.pub.stop()])
+  }
+
   /** The broadcaster ends the stream on purpose (OBS "Stop streaming"). */
   async stopPublisher(): Promise<void> {
     this.stopping = true
@@ -145,7 +156,9 @@ export class Scene {
     const sender = new Sender(target(viewerAddress++), b.auth)
     await sender.start()
     await sender.acks(3, 20_000)
-    return new Scene(stack, name, b.channel, b.keyId, pub, sender, followers)
+    const scene = new Scene(stack, name, b.channel, b.keyId, pub, sender, followers)
+    unfinished.add(scene)
+    return scene
   }
 
   /** Runs the fault: `inject` breaks something, `heal` repairs it; chat keeps being sent throughout. */
@@ -212,7 +225,9 @@ export class Scene {
       { timeoutMs: 20_000, what: 'acknowledged chat stored in Postgres' },
     ).catch(() => storedChat(stack.deps, channel))
     // A brand-new client: welcome history + resume from 0 must show every acknowledged message.
-    const viaResume = await resumeFromZero(stack, channel)
+    const fresh = await resumeFromZero(stack, channel)
+    const viaResume = fresh.seen
+    unfinished.delete(this)
 
     const m: Measured = {
       case: this.name,
@@ -228,7 +243,7 @@ export class Scene {
       'missing in PG': acked.filter((a) => stored.get(a.seq) !== a.id).length,
       'missing on resume': acked.filter((a) => viaResume.get(a.seq) !== a.id).length,
       'follower resumes': this.followers.reduce((n, f) => n + f.resumes, 0),
-      'resume gaps': this.followers.reduce((n, f) => n + f.resumeGaps.length, 0),
+      'resume gaps': [...this.followers, fresh].reduce((n, f) => n + f.resumeGaps.length, 0),
       'stream up during fault s': dropped ? 0 : Math.round((this.faultEnd - this.faultStart) / 100) / 10,
       'converged s': Math.round(convergedS * 10) / 10,
     }
@@ -278,12 +293,12 @@ async function storedChat(deps: Deps, channel: string): Promise<Map<number, stri
 }
 
 /** What a client that saw nothing is given: welcome history plus every resume page from seq 0. */
-async function resumeFromZero(stack: Stack, channel: string): Promise<Map<number, string>> {
+async function resumeFromZero(stack: Stack, channel: string): Promise<Follower> {
   const f = new Follower({ http: stack.http, channel, localAddress: '127.0.1.251' })
   await f.start()
   await f.resumeFrom(0)
   await f.stop()
-  return f.seen
+  return f
 }
 
 /** Polls the apps' /readyz until each reports `dep` as `state` (the app itself saw the fault or the repair). */
