@@ -55,6 +55,9 @@ const nginx = await startNginx({
   rtmpsPort: optionalInt('RTMPS_PORT'),
   tlsCertFile: env.TLS_CERT_FILE || undefined,
   tlsKeyFile: env.TLS_KEY_FILE || undefined,
+  // Load balancers in front of this node whose X-Forwarded-For is believed; none by default.
+  trustedProxies: list('TRUSTED_PROXIES'),
+  ...(env.WORKER_CONNECTIONS ? { workerConnections: int('WORKER_CONNECTIONS', 32_768) } : {}),
 }).catch((err: Error) => {
   console.error(err.message)
   process.exit(1)

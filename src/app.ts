@@ -10,6 +10,7 @@ import { chatSocketRoutes } from './chat/ws-route.js'
 import type { Deps } from './deps.js'
 import { followRoutes } from './follows/routes.js'
 import { healthRoutes } from './health/routes.js'
+import { createClientAddress } from './http/client-address.js'
 import type { AppEnv } from './http/env.js'
 import { AppError, handleError, problem, problemResponse } from './http/errors.js'
 import { requestContext } from './http/middleware/request-context.js'
@@ -24,7 +25,7 @@ export type AppOptions = { isShuttingDown?: () => boolean }
 export function createApp(deps: Deps, opts: AppOptions = {}) {
   const app = new Hono<AppEnv>()
   app.use(requestId({ limitLength: 64 }))
-  app.use(requestContext(deps.log, deps.config.TRUST_PROXY))
+  app.use(requestContext(deps.log, createClientAddress(deps.config.TRUSTED_PROXIES)))
   app.use(securityHeaders({ https: deps.config.secureCookies }))
   app.use(
     '/api/*',

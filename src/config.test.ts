@@ -81,3 +81,26 @@ describe('loadConfig', () => {
     expect(errorOf({ ...base, RTMPS_PORT: '0' })).toContain('RTMPS_PORT')
   })
 })
+
+describe('client addresses and socket caps', () => {
+  it('trusts loopback proxies by default and caps sockets', () => {
+    const c = loadConfig(base)
+    expect(c.TRUSTED_PROXIES).toEqual(['127.0.0.0/8', '::1'])
+    expect(c.WS_MAX_PER_IP).toBe(100)
+    expect(c.WS_MAX_CONNECTIONS).toBe(20_000)
+  })
+
+  it('parses TRUSTED_PROXIES and refuses what is not an address or range', () => {
+    expect(loadConfig({ ...base, TRUSTED_PROXIES: '10.0.0.0/8, 2001:db8::1' }).TRUSTED_PROXIES).toEqual([
+      '10.0.0.0/8',
+      '2001:db8::1',
+    ])
+    expect(errorOf({ ...base, TRUSTED_PROXIES: 'lb.internal' })).toContain('TRUSTED_PROXIES')
+    expect(errorOf({ ...base, TRUSTED_PROXIES: '10.0.0.0/33' })).toContain('TRUSTED_PROXIES')
+    expect(errorOf({ ...base, WS_MAX_PER_IP: '0' })).toContain('WS_MAX_PER_IP')
+  })
+
+  it('refuses the old TRUST_PROXY boolean, naming its replacement', () => {
+    expect(errorOf({ ...base, TRUST_PROXY: 'true' })).toMatch(/TRUST_PROXY: .*TRUSTED_PROXIES/)
+  })
+})

@@ -137,10 +137,19 @@ export const ConfigSchema = z
     PRESENCE_TTL_S: seconds.min(3).max(3600).default(45),
     /** How often viewer counts are checked and, when changed, pushed (at most once per interval). */
     VIEWERS_PUSH_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
-    TRUST_PROXY: z
-      .enum(['true', 'false'])
-      .default('true')
-      .transform((v) => v === 'true'),
+    /**
+     * Proxies whose X-Forwarded-For is believed (IPs/CIDRs); the client is the right-most
+     * untrusted hop (http/client-address.ts). Loopback by default: nginx on the same host.
+     */
+    TRUSTED_PROXIES: csv
+      .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { message: 'must be IP addresses or CIDR ranges' })))
+      .default(['127.0.0.0/8', '::1']),
+    /** The boolean TRUSTED_PROXIES replaced; refused so an old deployment does not silently change meaning. */
+    TRUST_PROXY: z.undefined({ message: 'was replaced by TRUSTED_PROXIES (a list of proxy addresses/CIDRs)' }).optional(),
+    /** Concurrent WebSockets per client address, counted across all instances (Redis). */
+    WS_MAX_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(100),
+    /** Concurrent WebSockets this instance accepts; beyond it the handshake gets 503. */
+    WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
   })
   .transform((c, ctx) => {
     let jwtPrivateKeyPem = c.JWT_PRIVATE_KEY

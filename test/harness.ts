@@ -77,3 +77,11 @@ export function manualClock(start = Date.now()) {
   let t = start
   return { now: () => t, advance: (ms: number) => (t += ms), set: (ms: number) => (t = ms) }
 }
+
+/**
+ * The `env` @hono/node-server hands the app for a request from a real socket (getConnInfo and
+ * http/client-address read `incoming.socket`): `app.request(path, init, fromPeer('127.0.0.1'))`.
+ */
+export function fromPeer(remoteAddress: string, remotePort = 40000) {
+  return { incoming: { socket: { remoteAddress, remotePort } } }
+}

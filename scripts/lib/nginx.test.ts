@@ -1,6 +1,6 @@
 /** Unit tests for renderNginxConfig: what it renders and every value it refuses to render. */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { expandSections, type NginxOptions, renderNginxConfig } from './nginx.js'
+import { edgeCapacity, expandSections, type NginxOptions, renderNginxConfig } from './nginx.js'
 
 const base: NginxOptions = {
   runDir: '/tmp/run/nginx',
@@ -25,7 +25,7 @@ describe('renderNginxConfig', () => {
     expect(conf).toContain('load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;')
     expect(conf).toContain('listen 127.0.0.1:1935;')
     expect(conf).toContain('listen 127.0.0.1:19350;')
-    expect(conf).toContain('listen 127.0.0.1:8080;')
+    expect(conf).toContain('listen 127.0.0.1:8080 backlog=4096;')
     expect(conf).toContain('listen 127.0.0.1:8081;')
     expect(conf).toContain('hls_path /tmp/run/nginx/hls;')
     expect(conf).toContain('alias /tmp/run/nginx/hls/;')
@@ -59,7 +59,7 @@ describe('renderNginxConfig', () => {
       dropIdlePublisherS: 5,
     })
     expect(conf).toContain('listen 0.0.0.0:1935;')
-    expect(conf).toContain('listen [::]:8080;')
+    expect(conf).toContain('listen [::]:8080 backlog=4096;')
     // Internal listeners never follow the public binds.
     expect(conf).toContain('listen 127.0.0.1:19350;')
     expect(conf).toContain('listen 127.0.0.1:8081;')
@@ -114,8 +114,63 @@ describe('renderNginxConfig', () => {
     ['controlAllow', { controlAllow: ['all'] }],
     ['controlAllow', { controlAllow: ['10.0.0.0/33'] }],
     ['controlAllow', { controlAllow: ['10.0.0.0/8; allow all'] }],
+    ['trustedProxies', { trustedProxies: ['lb.internal'] }],
+    ['trustedProxies', { trustedProxies: ['10.0.0.1; real_ip_header X-Real-IP'] }],
+    ['workerConnections', { workerConnections: 100 }],
+    ['workerConnections', { workerConnections: 2.5 }],
+    ['limits.requestsPerS', { limits: { requestsPerS: 0 } }],
+    ['limits.websocketsPerAddr', { limits: { websocketsPerAddr: -1 } }],
   ])('refuses a bad %s: %j', (field, patch) => {
     expect(() => render(patch)).toThrow(new RegExp(`^nginx config: ${field} `))
+  })
+
+  it('sizes the one worker for an audience: connections, descriptors, multi_accept', () => {
+    const conf = render({ workerConnections: 1000 })
+    expect(conf).toMatch(/^worker_processes 1;$/m)
+    expect(conf).toMatch(/^\s*worker_connections 1000;$/m)
+    expect(conf).toMatch(/^worker_rlimit_nofile 2024;$/m)
+    expect(conf).toMatch(/^\s*multi_accept on;$/m)
+  })
+
+  it('scales connections down to the hard descriptor limit when it cannot raise it', () => {
+    expect(edgeCapacity(32_768, false, 20_000)).toEqual({ workerConnections: 18_976, rlimitNofile: 20_000 })
+    expect(edgeCapacity(32_768, true, 20_000)).toEqual({ workerConnections: 32_768, rlimitNofile: 33_792 })
+    expect(edgeCapacity(1000, false, 1_048_576)).toEqual({ workerConnections: 1000, rlimitNofile: 2024 })
+  })
+
+  it('believes X-Forwarded-For only from the listed proxies, and only in the public server', () => {
+    const edge = render({})
+    expect(edge).not.toContain('set_real_ip_from')
+    expect(edge).toMatch(/proxy_set_header X-Forwarded-For \$edge_forwarded_for;/)
+    const behindLb = render({ trustedProxies: ['10.0.0.0/8', '2001:db8::1'] })
+    const publicServer = behindLb.slice(behindLb.indexOf('# Public origin'))
+    expect(publicServer).toMatch(
+      /set_real_ip_from 10\.0\.0\.0\/8;\s+set_real_ip_from 2001:db8::1;\s+real_ip_header X-Forwarded-For;\s+real_ip_recursive on;/,
+    )
+    expect(behindLb.indexOf('set_real_ip_from')).toBeGreaterThan(behindLb.indexOf('# Public origin'))
+    expect(behindLb).toMatch(
+      /geo \$realip_remote_addr \$edge_peer_trusted \{\s+default 0;\s+10\.0\.0\.0\/8 1;\s+2001:db8::1 1;\s+\}/,
+    )
+  })
+
+  it('renders the per-address limits, with tighter ones on /api/v1/auth/ and a /ws/ connection cap', () => {
+    const conf = render({
+      limits: {
+        requestsPerS: 7,
+        requestBurst: 8,
+        authPerMin: 9,
+        authBurst: 10,
+        connectionsPerAddr: 11,
+        websocketsPerAddr: 12,
+      },
+    })
+    expect(conf).toContain('zone=edge_req:10m rate=7r/s;')
+    expect(conf).toContain('zone=edge_auth:10m rate=9r/m;')
+    expect(conf).toContain('limit_conn edge_conn 11;')
+    expect(conf).toMatch(/location \/ws\/ \{[^}]*limit_conn edge_ws 12;/)
+    expect(conf).toMatch(
+      /location \/api\/v1\/auth\/ \{\s+limit_req zone=edge_auth burst=10 nodelay;\s+limit_req zone=edge_req burst=8 nodelay;/,
+    )
   })
 
   it('never echoes a rejected hook secret', () => {
@@ -149,7 +204,7 @@ describe('renderNginxConfig with TLS', () => {
   it('serves the same public site over HTTPS (http2, TLS 1.2+1.3) with httpsPort, and nothing for RTMPS', () => {
     const conf = render({ ...tls, httpsPort: 8443, httpBind: '0.0.0.0' })
     expect(conf).not.toMatch(/^stream \{|ngx_stream_module/m)
-    const plain = block(conf, /server \{\s+listen 0\.0\.0\.0:8080;/)
+    const plain = block(conf, /server \{\s+listen 0\.0\.0\.0:8080 backlog=\d+;/)
     const https = block(conf, /server \{\s+listen 0\.0\.0\.0:8443 ssl http2;/)
     expect(https).toContain('ssl_certificate /etc/live/tls/fullchain.pem;')
     expect(https).toContain('ssl_certificate_key /etc/live/tls/privkey.pem;')

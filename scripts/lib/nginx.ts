@@ -40,7 +40,43 @@ export interface NginxOptions {
   /** PEM certificate chain (leaf first) and key for httpsPort and rtmpsPort; required with either. */
   tlsCertFile?: string
   tlsKeyFile?: string
+  /**
+   * Proxies in FRONT of this nginx (load balancers) whose X-Forwarded-For the public server
+   * believes (realip, right-most untrusted). Default none: nginx is the edge. Never list client
+   * networks here.
+   */
+  trustedProxies?: string[]
+  /**
+   * The one worker's connection budget, default 32768: each proxied WebSocket viewer takes two
+   * (client + upstream), so ~16,000 viewers. Descriptors are raised to match (edgeCapacity).
+   */
+  workerConnections?: number
+  /** Per-client-address limits on the public origin (nginx limit_req/limit_conn); see nginx/README.md. */
+  limits?: EdgeLimits
 }
+
+export interface EdgeLimits {
+  /** Sustained requests per second per address (default 50), with a burst (default 200). */
+  requestsPerS?: number
+  requestBurst?: number
+  /** /api/v1/auth/* per address per minute (default 60), with a burst (default 30). */
+  authPerMin?: number
+  authBurst?: number
+  /** Concurrent connections per address outside /ws/ (default 256). */
+  connectionsPerAddr?: number
+  /** Concurrent /ws/ sockets per address (default 200, above the app's WS_MAX_PER_IP default 100). */
+  websocketsPerAddr?: number
+}
+
+export const EDGE_LIMIT_DEFAULTS: Required<EdgeLimits> = {
+  requestsPerS: 50,
+  requestBurst: 200,
+  authPerMin: 60,
+  authBurst: 30,
+  connectionsPerAddr: 256,
+  websocketsPerAddr: 200,
+}
+export const DEFAULT_WORKER_CONNECTIONS = 32_768
 
 export interface NginxHandle {
   pid: number
@@ -102,7 +138,7 @@ function checkUpstream(entry: string): string {
   return entry
 }
 
-function checkCidr(entry: string): string {
+function checkCidr(entry: string, field = 'controlAllow'): string {
   const [addr = '', bits, extra] = entry.split('/')
   const family = isIP(addr)
   const max = family === 4 ? 32 : 128
@@ -110,8 +146,67 @@ function checkCidr(entry: string): string {
     family !== 0 &&
     extra === undefined &&
     (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max))
-  if (!ok) fail('controlAllow', `entries must be IP addresses or CIDR ranges, got ${JSON.stringify(entry)}`)
+  if (!ok) fail(field, `entries must be IP addresses or CIDR ranges, got ${JSON.stringify(entry)}`)
   return entry
+}
+
+function checkCount(field: string, n: number, min: number, max: number): number {
+  if (!Number.isInteger(n) || n < min || n > max)
+    fail(field, `must be a whole number in ${min}..${max}, got ${n}`)
+  return n
+}
+
+/**
+ * The hard RLIMIT_NOFILE of this process (what nginx, its child, inherits), or undefined where
+ * /proc is unavailable. Only CAP_SYS_RESOURCE may raise it (see canRaiseFileLimit).
+ */
+export function hardFileLimit(): number | undefined {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'))
+    const hard = line?.trim().split(/\s+/)[4]
+    if (hard === 'unlimited') return Number.MAX_SAFE_INTEGER
+    return hard === undefined ? undefined : Number(hard)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Whether nginx's worker may raise its descriptor limit above the inherited hard limit: that
+ * takes CAP_SYS_RESOURCE (bit 24 of CapEff), which root in a container often lacks (measured:
+ * "setrlimit(RLIMIT_NOFILE, 66560) failed (1: Operation not permitted)" as root here).
+ */
+export function canRaiseFileLimit(): boolean {
+  try {
+    const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
+    return hex !== undefined && (BigInt(`0x${hex}`) & (1n << 24n)) !== 0n
+  } catch {
+    return process.geteuid?.() === 0
+  }
+}
+
+/**
+ * The worker's connections and descriptors: one descriptor per connection (a proxied viewer is
+ * two connections) plus headroom for HLS files, logs and listeners. When the limit cannot be
+ * raised, connections are scaled down to fit the hard limit: then a full worker refuses new
+ * connections ("worker_connections are not enough") instead of failing accept() and HLS file
+ * opens with EMFILE for everyone.
+ */
+export function edgeCapacity(
+  wanted: number,
+  canRaise: boolean,
+  hard = hardFileLimit(),
+): { workerConnections: number; rlimitNofile: number } {
+  const headroom = 1024
+  let rlimitNofile = wanted + headroom
+  let workerConnections = wanted
+  if (!canRaise && hard !== undefined && rlimitNofile > hard) {
+    rlimitNofile = hard
+    workerConnections = Math.max(512, hard - headroom)
+  }
+  return { workerConnections, rlimitNofile }
 }
 
 function checkRunDir(runDir: string): string {
@@ -159,8 +254,35 @@ function placeholders(opts: NginxOptions): Record<string, string> {
   // HLS files or temp bodies under a root-owned run dir.
   const asRoot = process.geteuid?.() === 0
 
+  const capacity = edgeCapacity(
+    checkCount('workerConnections', opts.workerConnections ?? DEFAULT_WORKER_CONNECTIONS, 512, 1_000_000),
+    canRaiseFileLimit(),
+  )
+  const lim = { ...EDGE_LIMIT_DEFAULTS, ...opts.limits }
+  const trusted = (opts.trustedProxies ?? []).map((a) => checkCidr(a, 'trustedProxies'))
+
   return {
     RTMP_MODULE_PATH,
+    WORKER_CONNECTIONS: String(capacity.workerConnections),
+    WORKER_RLIMIT_NOFILE: String(capacity.rlimitNofile),
+    // The kernel caps it at net.core.somaxconn; a thousand viewers can knock at once.
+    LISTEN_BACKLOG: '4096',
+    REAL_IP: trusted.length
+      ? [
+          ...trusted.map((a) => `        set_real_ip_from ${a};`),
+          '        real_ip_header X-Forwarded-For;',
+          '        real_ip_recursive on;',
+        ].join('\n')
+      : '        # (no TRUSTED_PROXIES in front of nginx: the TCP peer is the client)',
+    TRUSTED_PROXY_GEO: trusted.map((a) => `        ${a} 1;`).join('\n'),
+    LIMIT_REQ_PER_S: String(checkCount('limits.requestsPerS', lim.requestsPerS, 1, 100_000)),
+    LIMIT_REQ_BURST: String(checkCount('limits.requestBurst', lim.requestBurst, 0, 1_000_000)),
+    LIMIT_AUTH_PER_MIN: String(checkCount('limits.authPerMin', lim.authPerMin, 1, 1_000_000)),
+    LIMIT_AUTH_BURST: String(checkCount('limits.authBurst', lim.authBurst, 0, 1_000_000)),
+    LIMIT_CONN_PER_ADDR: String(
+      checkCount('limits.connectionsPerAddr', lim.connectionsPerAddr, 1, 1_000_000),
+    ),
+    LIMIT_WS_PER_ADDR: String(checkCount('limits.websocketsPerAddr', lim.websocketsPerAddr, 1, 1_000_000)),
     USER_DIRECTIVE: asRoot ? 'user root;' : '',
     RUN_DIR: runDir,
     LOG_DIR: join(runDir, 'logs'),

@@ -9,7 +9,7 @@ import {
   streamKeyFor,
   uniqueUsername,
 } from '../../test/factories.js'
-import { createTestApp, manualClock, type TestApp } from '../../test/harness.js'
+import { createTestApp, fromPeer, manualClock, type TestApp } from '../../test/harness.js'
 import { waitFor } from '../../test/support/ffmpeg.js'
 import { auditEvents, streamSessions, users } from '../db/schema/index.js'
 
@@ -111,11 +111,15 @@ describe('disable and enable', () => {
     const { key } = await streamKeyFor(t.deps, target.user)
     // Go live the way nginx does it.
     const q = new URLSearchParams({ node: 'n1', secret: t.deps.config.HOOK_SECRET })
-    const publish = await t.app.request(`/hooks/rtmp/publish?${q}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `app=live&flashver=FMLE%2F3.0&addr=127.0.0.1&clientid=77&call=publish&name=${key}&type=live`,
-    })
+    const publish = await t.app.request(
+      `/hooks/rtmp/publish?${q}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `app=live&flashver=FMLE%2F3.0&addr=127.0.0.1&clientid=77&call=publish&name=${key}&type=live`,
+      },
+      fromPeer('127.0.0.1'),
+    )
     expect(publish.status).toBe(302)
     const live = (await t.deps.live.get(target.user.username))!
 

@@ -16,6 +16,7 @@ import type { Db } from '../db/client.js'
 import { users } from '../db/schema/index.js'
 import type { Presence } from '../presence/presence.js'
 import { pushViewers, refreshPresence } from '../presence/viewers.js'
+import type { SocketAdmission } from './admission.js'
 import type { ChatBroker, Inbound } from './broker.js'
 import { type Conn, textFrame } from './connection.js'
 import type { ChatHistory } from './history.js'
@@ -31,6 +32,7 @@ export type HubDeps = ChatDeps & {
   broker: ChatBroker
   history: ChatHistory
   presence: Presence
+  admission: SocketAdmission
 }
 
 export class ChatHub {
@@ -251,9 +253,12 @@ export class ChatHub {
     return this.d.db
   }
 
-  /** The presence heartbeat (also run by start()'s timer; tests call it directly). */
-  refreshPresence(): Promise<void> {
-    return refreshPresence(this, this.d.presence)
+  /**
+   * The presence heartbeat (also run by start()'s timer; tests call it directly): viewer entries
+   * and the per-address socket counts age out together when an instance dies.
+   */
+  async refreshPresence(): Promise<void> {
+    await Promise.all([refreshPresence(this, this.d.presence), this.d.admission.refresh()])
   }
 
   /** Pushes changed viewer counts and records session peaks (start()'s timer; tests call it directly). */

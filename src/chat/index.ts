@@ -5,11 +5,18 @@
 
 import type { Deps } from '../deps.js'
 import { createRedisPresence, type Presence } from '../presence/presence.js'
+import { createSocketAdmission, type SocketAdmission } from './admission.js'
 import { type ChatBroker, createRedisChatBroker } from './broker.js'
 import { type ChatHistory, createChatHistory, purgeExpiredMessages } from './history.js'
 import { ChatHub } from './hub.js'
 
-export type Chat = { hub: ChatHub; broker: ChatBroker; history: ChatHistory; presence: Presence }
+export type Chat = {
+  hub: ChatHub
+  broker: ChatBroker
+  history: ChatHistory
+  presence: Presence
+  admission: SocketAdmission
+}
 
 /** What chat needs from the composition root (built before `Deps` itself, which holds the chat). */
 export type ChatDeps = Pick<Deps, 'config' | 'log' | 'db' | 'redis' | 'redisSub' | 'keys' | 'now' | 'live'>
@@ -24,8 +31,17 @@ export function createChat(d: ChatDeps): Chat {
     ttlMs: d.config.PRESENCE_TTL_S * 1000,
     now: d.now,
   })
-  const hub = new ChatHub({ ...d, broker, history, presence })
-  return { hub, broker, history, presence }
+  const admission = createSocketAdmission({
+    redis: d.redis,
+    keys: d.keys,
+    maxPerAddress: d.config.WS_MAX_PER_IP,
+    maxConnections: d.config.WS_MAX_CONNECTIONS,
+    ttlMs: d.config.PRESENCE_TTL_S * 1000,
+    now: d.now,
+    onError: (err) => d.log.warn({ err: (err as Error).message }, 'chat: socket release failed'),
+  })
+  const hub = new ChatHub({ ...d, broker, history, presence, admission })
+  return { hub, broker, history, presence, admission }
 }
 
 /** Deletes chat older than CHAT_RETENTION_DAYS every 10 minutes (harmless if several instances do it). */

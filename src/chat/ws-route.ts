@@ -1,61 +1,120 @@
 /**
  * @module chat/ws-route — `GET /ws/channels/:name`: the checks that run BEFORE the upgrade (so a
- * refusal is a plain HTTP 403/404/401 on the handshake), then the socket's event wiring.
+ * refusal is a plain HTTP 403/404/401/429/503 problem+json on the handshake), then the socket's
+ * event wiring.
  */
+import type { Socket } from 'node:net'
 import { type HttpBindings, upgradeWebSocket } from '@hono/node-server'
 import { eq } from 'drizzle-orm'
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { WebSocket } from 'ws'
 import { channels, users } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/env.js'
-import { AppError, ForbiddenError, NotFoundError, UnauthorizedError } from '../http/errors.js'
+import { AppError, ForbiddenError, NotFoundError, problem, UnauthorizedError } from '../http/errors.js'
+import { refuseUpgrade } from '../http/upgrade-refusal.js'
 import { Conn, type ConnLimits, type Identity } from './connection.js'
 import { receive } from './dispatch.js'
 import { redeemTicket } from './tickets.js'
 
-type SocketEnv = AppEnv & { Variables: { chatIdentity: Identity | null } }
+type SocketEnv = AppEnv & { Variables: { chatIdentity: Identity | null; chatConnId: string } }
 
 const CHANNEL_RE = /^[a-z0-9_]{3,24}$/
 const CONN = Symbol('chat.conn')
 type Tagged = WebSocket & { [CONN]?: Conn }
+const ADMITTED = Symbol('chat.admitted')
+type AdmittedSocket = Socket & { [ADMITTED]?: { connId: string; release(connId: string): void } }
+
+/** The TCP socket's close ends the admission, whether or not the upgrade ever completed. */
+function releaseOnClose(this: AdmittedSocket) {
+  const a = this[ADMITTED]
+  if (a) a.release(a.connId)
+}
 
 function onPong(this: Tagged) {
   const conn = this[CONN]
   if (conn) conn.alive = true
 }
 
-/** Origin (browsers always send it; other clients may omit it), channel, then the ticket. */
+/**
+ * Origin (browsers always send it; other clients may omit it), this instance's capacity, the
+ * channel, the ticket, and last the per-address cap (it reserves a slot). A refusal on a real
+ * upgrade is written to the socket as problem+json (see http/upgrade-refusal.ts).
+ */
 const handshake = (deps: Deps) =>
   createMiddleware<SocketEnv>(async (c, next) => {
-    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket')
+    const socket = (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket as
+      | AdmittedSocket
+      | undefined
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket' || !socket)
       throw new AppError('BAD_REQUEST', 'this endpoint speaks WebSocket only')
-    // Cross-site WebSocket hijacking: a page on another origin must not ride a user's ticket.
-    const origin = c.req.header('origin')
-    if (origin !== undefined && !deps.config.ALLOWED_ORIGINS.includes(origin))
-      throw new ForbiddenError('origin not allowed')
-    const name = c.req.param('name') ?? ''
-    if (!CHANNEL_RE.test(name)) throw new NotFoundError('channel')
-    if (!deps.chat.hub.rooms.has(name)) {
-      const [ch] = await deps.db.select({ id: channels.id }).from(channels).where(eq(channels.name, name))
-      if (!ch) throw new NotFoundError('channel')
+    try {
+      await admit(deps, c, socket)
+    } catch (err) {
+      const appErr =
+        err instanceof AppError
+          ? err
+          : new AppError('UNAVAILABLE', 'the chat is unavailable, try again shortly')
+      if (!(err instanceof AppError)) c.var.log.error({ err }, 'chat: handshake failed')
+      refuseUpgrade(
+        socket,
+        problem(appErr.code, appErr.message, c.get('requestId'), appErr.errors),
+        appErr.retryAfterS ? { 'Retry-After': String(appErr.retryAfterS) } : {},
+      )
+      return c.body(null, appErr.status)
     }
-    let identity: Identity | null = null
-    const ticket = c.req.query('ticket')
-    if (ticket !== undefined) {
-      const claims = await redeemTicket(deps, ticket)
-      if (!claims) throw new UnauthorizedError('the ticket is invalid, expired or already used')
-      const [user] = await deps.db
-        .select({ username: users.username, role: users.role, disabledAt: users.disabledAt })
-        .from(users)
-        .where(eq(users.id, claims.userId))
-      if (!user || user.disabledAt) throw new UnauthorizedError('account disabled')
-      identity = { userId: claims.userId, sid: claims.sid, username: user.username, siteRole: user.role }
-    }
-    c.set('chatIdentity', identity)
     await next()
   })
+
+const instanceFull = () =>
+  new AppError('UNAVAILABLE', 'this server holds as many chat connections as it can; try again shortly', {
+    retryAfterS: 5,
+  })
+
+async function admit(deps: Deps, c: Context<SocketEnv>, socket: AdmittedSocket): Promise<void> {
+  // Cross-site WebSocket hijacking: a page on another origin must not ride a user's ticket.
+  const origin = c.req.header('origin')
+  if (origin !== undefined && !deps.config.ALLOWED_ORIGINS.includes(origin))
+    throw new ForbiddenError('origin not allowed')
+  // Cheap before the database; admit() below re-checks atomically.
+  if (deps.chat.admission.size >= deps.config.WS_MAX_CONNECTIONS) throw instanceFull()
+  const name = c.req.param('name') ?? ''
+  if (!CHANNEL_RE.test(name)) throw new NotFoundError('channel')
+  if (!deps.chat.hub.rooms.has(name)) {
+    const [ch] = await deps.db.select({ id: channels.id }).from(channels).where(eq(channels.name, name))
+    if (!ch) throw new NotFoundError('channel')
+  }
+  let identity: Identity | null = null
+  const ticket = c.req.query('ticket')
+  if (ticket !== undefined) {
+    const claims = await redeemTicket(deps, ticket)
+    if (!claims) throw new UnauthorizedError('the ticket is invalid, expired or already used')
+    const [user] = await deps.db
+      .select({ username: users.username, role: users.role, disabledAt: users.disabledAt })
+      .from(users)
+      .where(eq(users.id, claims.userId))
+    if (!user || user.disabledAt) throw new UnauthorizedError('account disabled')
+    identity = { userId: claims.userId, sid: claims.sid, username: user.username, siteRole: user.role }
+  }
+  c.set('chatIdentity', identity)
+  // Last, because it takes a slot: every refusal above leaves the counts untouched.
+  const connId = deps.chat.hub.nextConnId()
+  const admission = deps.chat.admission
+  const verdict = await admission.admit(c.var.clientIp, connId)
+  if (!verdict.ok) {
+    if (verdict.reason === 'instance') throw instanceFull()
+    throw new AppError(
+      'RATE_LIMITED',
+      `too many open chat connections from your address (at most ${deps.config.WS_MAX_PER_IP})`,
+      { retryAfterS: verdict.retryAfterS },
+    )
+  }
+  socket[ADMITTED] = { connId, release: admission.release }
+  socket.once('close', releaseOnClose)
+  if (socket.destroyed) admission.release(connId)
+  c.set('chatConnId', connId)
+}
 
 export const chatSocketRoutes = (deps: Deps) => {
   const { config } = deps
@@ -116,20 +175,12 @@ export const chatSocketRoutes = (deps: Deps) => {
       // Unique viewers: a signed-in user counts once however many tabs; anonymous viewers by address.
       const viewerKey = identity ? `u:${identity.userId}` : `ip:${c.var.clientIp}`
       const socket = (c.env as HttpBindings).incoming.socket
+      const connId = c.var.chatConnId
       let conn: Conn | undefined
       return {
         onOpen(_evt, ws) {
           const raw = ws.raw as Tagged
-          conn = new Conn(
-            deps.chat.hub.nextConnId(),
-            raw,
-            socket,
-            channel,
-            identity,
-            viewerKey,
-            limits,
-            deps.now(),
-          )
+          conn = new Conn(connId, raw, socket, channel, identity, viewerKey, limits, deps.now())
           raw[CONN] = conn
           raw.on('pong', onPong)
           // Frames that arrive before the welcome is out wait for it.

@@ -23,6 +23,7 @@
  * | chat:rate:{channel}:{userId}          | zset   | sliding-window log of sent messages, score = ms; PEXPIRE = window |
  * | chat:last:{channel}:{userId}          | hash   | at, hash of the last message (slow mode, duplicates); PEXPIRE = longest rule |
  * | viewers:uniq:{sessionId}              | hll    | unique viewers of one stream session; EXPIRE 2 days |
+ * | ws:ip:{<addr>}                        | zset   | open WebSockets of one client address, all instances (chat/admission.ts): member connection id, score = expiry ms, re-added by each instance's presence heartbeat; PEXPIRE 2 × PRESENCE_TTL_S. `{…}` is a hash tag: one slot per address |
  *
  * Keys are prefixed by REDIS_PREFIX so several deployments (or test files) can share one Redis.
  */
@@ -49,6 +50,7 @@ export function createKeys(prefix = '') {
     chatRate: (channel: string, userId: string) => `${p}chat:rate:${channel}:${userId}`,
     chatLast: (channel: string, userId: string) => `${p}chat:last:${channel}:${userId}`,
     uniqueViewers: (sessionId: string) => `${p}viewers:uniq:${sessionId}`,
+    socketsOfAddress: (addr: string) => `${p}ws:ip:{${addr}}`,
   }
 }
 

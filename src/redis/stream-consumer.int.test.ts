@@ -19,7 +19,16 @@ afterAll(async () => {
 })
 
 function consumer(name: string, key: string, handle: (e: StreamEntry) => Promise<void>) {
-  return createStreamConsumer({ redis, stream: key, group: 'g', consumer: name, handle, log, blockMs: 200, claimIdleMs: 300 })
+  return createStreamConsumer({
+    redis,
+    stream: key,
+    group: 'g',
+    consumer: name,
+    handle,
+    log,
+    blockMs: 200,
+    claimIdleMs: 300,
+  })
 }
 
 describe('stream consumer', () => {
@@ -38,7 +47,9 @@ describe('stream consumer', () => {
       await redis.xadd(key, '*', 'v', 'three')
       await waitFor(() => seen.length === 3, { what: 'all three handled' })
       expect(seen).toEqual(['one', 'three', 'flaky'])
-      await waitFor(async () => ((await redis.xpending(key, 'g')) as [number])[0] === 0, { what: 'nothing pending' })
+      await waitFor(async () => ((await redis.xpending(key, 'g')) as [number])[0] === 0, {
+        what: 'nothing pending',
+      })
     } finally {
       await c.stop()
     }
@@ -90,10 +101,13 @@ describe('stream consumer', () => {
       await redis.xadd(key, '*', 'v', 'before')
       await waitFor(() => seen.length === 1)
       await redis.del(key)
-      await waitFor(async () => {
-        await redis.xadd(key, '*', 'v', 'after')
-        return seen.includes('after')
-      }, { what: 'an entry handled after the stream was lost' })
+      await waitFor(
+        async () => {
+          await redis.xadd(key, '*', 'v', 'after')
+          return seen.includes('after')
+        },
+        { what: 'an entry handled after the stream was lost' },
+      )
     } finally {
       await c.stop()
     }

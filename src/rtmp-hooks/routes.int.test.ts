@@ -1,7 +1,9 @@
+import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser, streamKeyFor } from '../../test/factories.js'
-import { createTestApp, manualClock, type TestApp } from '../../test/harness.js'
-import { historyRow } from '../../test/support/live-helpers.js'
+import { createTestApp, fromPeer, manualClock, type TestApp } from '../../test/harness.js'
+import { effectsSettled, historyRow } from '../../test/support/live-helpers.js'
+import { streamKeys } from '../db/schema/index.js'
 
 const clock = manualClock()
 let t: TestApp
@@ -15,14 +17,15 @@ afterAll(() => t.close())
 function hook(
   path: 'publish' | 'update' | 'publish-done',
   fields: string,
-  opts: { secret?: string; node?: string } = {},
+  opts: { secret?: string; node?: string; peer?: string } = {},
 ) {
   const q = new URLSearchParams({ node: opts.node ?? 'n1', secret: opts.secret ?? t.deps.config.HOOK_SECRET })
-  return t.app.request(`/hooks/rtmp/${path}?${q}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: fields,
-  })
+  // nginx calls the hooks from loopback; the peer is what the allowlist checks.
+  return t.app.request(
+    `/hooks/rtmp/${path}?${q}`,
+    { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fields },
+    fromPeer(opts.peer ?? '127.0.0.1'),
+  )
 }
 const publishBody = (key: string, clientid: number, extra = '') =>
   `app=live&flashver=FMLE%2F3.0&swfurl=&tcurl=rtmp%3A%2F%2F127.0.0.1%2Flive&pageurl=&addr=127.0.0.1&clientid=${clientid}&call=publish&name=${encodeURIComponent(key)}&type=live${extra}`
@@ -45,14 +48,34 @@ describe('hook authentication', () => {
     ).toBe(403)
     expect(
       (
-        await t.app.request('/hooks/rtmp/publish?node=n1', {
-          method: 'POST',
-          body: publishBody(b.key, b.clientId),
-        })
+        await t.app.request(
+          '/hooks/rtmp/publish?node=n1',
+          { method: 'POST', body: publishBody(b.key, b.clientId) },
+          fromPeer('127.0.0.1'),
+        )
       ).status,
     ).toBe(403)
     expect((await hook('publish', publishBody(b.key, b.clientId), { node: 'BAD NODE' })).status).toBe(403)
     expect(await t.deps.live.get(b.channel)).toBeNull()
+  })
+
+  it('refuses a peer outside HOOK_ALLOWED_IPS, and one whose address cannot be determined, despite the right secret', async () => {
+    const b = await broadcaster()
+    expect((await hook('publish', publishBody(b.key, b.clientId), { peer: '10.1.2.3' })).status).toBe(403)
+    const q = new URLSearchParams({ node: 'n1', secret: t.deps.config.HOOK_SECRET })
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: publishBody(b.key, b.clientId),
+    }
+    // No socket at all (app.request without env), and a socket that reports no address (closed).
+    expect((await t.app.request(`/hooks/rtmp/publish?${q}`, init)).status).toBe(403)
+    expect((await t.app.request(`/hooks/rtmp/publish?${q}`, init, { incoming: { socket: {} } })).status).toBe(
+      403,
+    )
+    expect(await t.deps.live.get(b.channel)).toBeNull()
+    // The same request from loopback is admitted: the refusal above was the peer, nothing else.
+    expect((await hook('publish', publishBody(b.key, b.clientId))).status).toBe(302)
   })
 })
 
@@ -66,6 +89,10 @@ describe('on_publish', () => {
     expect(entry).toMatchObject({ state: 'live', node: 'n1', clientId: String(b.clientId), keyId: b.keyId })
     const row = await historyRow(t.deps, entry!.sessionId)
     expect(row).toMatchObject({ ingestNode: 'n1', clientId: String(b.clientId), endedAt: null })
+    // The key's lastUsedAt follows from the same event, and nothing is left to retry.
+    await effectsSettled(t.deps)
+    const [key] = await t.deps.db.select().from(streamKeys).where(eq(streamKeys.id, b.keyId))
+    expect(key!.lastUsedAt).not.toBeNull()
   })
 
   it('judges the real key when the publish URL injects name= and call= args', async () => {
@@ -288,10 +315,11 @@ describe('on_update and on_publish_done', () => {
     const broken = await createTestApp({ env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nope' } })
     try {
       const q = new URLSearchParams({ node: 'n1', secret: broken.deps.config.HOOK_SECRET })
-      const res = await broken.app.request(`/hooks/rtmp/publish?${q}`, {
-        method: 'POST',
-        body: publishBody('live_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 1),
-      })
+      const res = await broken.app.request(
+        `/hooks/rtmp/publish?${q}`,
+        { method: 'POST', body: publishBody('live_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 1) },
+        fromPeer('127.0.0.1'),
+      )
       expect(res.status).toBe(503)
     } finally {
       await broken.close()
@@ -305,7 +333,7 @@ describe('on_update and on_publish_done', () => {
       const q = new URLSearchParams({ node: 'n1', secret: broken.deps.config.HOOK_SECRET })
       const { key } = await broadcaster() // a good key: the answer is Redis', not the key check's
       const call = (path: string, body: string) =>
-        broken.app.request(`/hooks/rtmp/${path}?${q}`, { method: 'POST', body })
+        broken.app.request(`/hooks/rtmp/${path}?${q}`, { method: 'POST', body }, fromPeer('127.0.0.1'))
       expect((await call('publish', publishBody(key, 1))).status).toBe(503)
       expect((await call('update', updateBody(key, 1))).status).toBe(200)
       expect((await call('publish-done', doneBody(key, 1))).status).toBe(200)

@@ -81,6 +81,8 @@ export type StackOptions = {
    * node's https origin the PUBLIC_URL (so cookies are Secure and HSTS is sent).
    */
   tls?: { certFile: string; keyFile: string }
+  /** Edge options for every nginx node (trusted proxies in front of it, sizing, limits). */
+  nginx?: Pick<NginxOptions, 'trustedProxies' | 'workerConnections' | 'limits'>
 }
 
 /**
@@ -212,6 +214,7 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
           tlsCertFile: opts.tls.certFile,
           tlsKeyFile: opts.tls.keyFile,
         }),
+        ...opts.nginx,
       }
       nginxOptions.push(nginxOpts)
       const nginx = await startNginx(nginxOpts)
