@@ -97,6 +97,10 @@ export type Measured = {
   /** Chat acknowledged again after the fault was repaired. */
   'chat back': boolean
   'chat acked': number
+  /** Sends answered with an error frame (e.g. UNAVAILABLE), by code. */
+  'chat refused': string
+  /** Sends whose socket dropped or that got no answer within 20 s: outcome unknown to the client. */
+  'chat unanswered': number
   'missing in PG': number
   'missing on resume': number
   'follower resumes': number
@@ -240,6 +244,8 @@ export class Scene {
       offline: events.filter((e) => e.type === 'stream.offline').length,
       'chat back': chatBack,
       'chat acked': acked.length,
+      'chat refused': [...this.sender.refused].map(([code, n]) => `${code}×${n}`).join(',') || '-',
+      'chat unanswered': this.sender.unanswered,
       'missing in PG': acked.filter((a) => stored.get(a.seq) !== a.id).length,
       'missing on resume': acked.filter((a) => viaResume.get(a.seq) !== a.id).length,
       'follower resumes': this.followers.reduce((n, f) => n + f.resumes, 0),
