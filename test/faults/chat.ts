@@ -70,13 +70,13 @@ class Conn {
     })
   }
 
-  /** The reply carrying this frame's ref; null when the socket closed or nothing came in time. */
-  request(frame: Frame, timeoutMs = 20_000): Promise<Frame | null> {
+  /** The reply carrying this frame's ref; null when the socket closed, `timeout` when nothing came in time. */
+  request(frame: Frame, timeoutMs = 20_000): Promise<Frame | null | 'timeout'> {
     const ref = `r${++this.refs}`
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(ref)
-        resolve(null)
+        resolve('timeout')
       }, timeoutMs)
       this.waiting.set(ref, (f) => {
         clearTimeout(timer)
@@ -147,7 +147,7 @@ export class Follower {
     this.resumes++
     for (;;) {
       const page = await this.conn!.request({ type: 'resume', afterSeq: lastShown })
-      if (!page) return // closed again: the next round resumes
+      if (!page || page === 'timeout') return // closed again (or stuck): the next round resumes
       if (page.type !== 'history') throw new Error(`resume answered ${JSON.stringify(page)}`)
       this.show(page.messages)
       if (!page.more) break
@@ -172,7 +172,10 @@ export type Acked = { seq: number; id: string; text: string }
 export class Sender {
   readonly acked: Acked[] = []
   readonly refused = new Map<string, number>()
+  /** Sends whose socket closed before an answer. */
   unanswered = 0
+  /** Sends with no answer at all within 20 s while the socket stayed open. */
+  timedOut = 0
   /** chat.send frames sent, answered or not. */
   attempts = 0
   /** When the send still waiting for its answer went out (0: none waiting). */
@@ -223,11 +226,13 @@ export class Sender {
       const text = `m${++this.n}`
       this.attempts++
       this.pendingSince = Date.now()
-      const reply = await this.conn!.request({ type: 'chat.send', text })
+      const answer = await this.conn!.request({ type: 'chat.send', text })
       this.pendingSince = 0
+      const reply = answer === 'timeout' ? null : answer
       if (reply?.type === 'ack') this.acked.push({ seq: reply.seq, id: reply.id, text })
       else if (reply?.type === 'error') this.refused.set(reply.code, (this.refused.get(reply.code) ?? 0) + 1)
-      else this.unanswered++ // socket dropped or no answer: outcome unknown, not a promise
+      else if (answer === 'timeout') this.timedOut++
+      else this.unanswered++ // outcome unknown to the client: not a promise
       if (this.stopped) return
       if (!reply) {
         this.conn!.close()

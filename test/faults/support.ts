@@ -99,8 +99,10 @@ export type Measured = {
   'chat acked': number
   /** Sends answered with an error frame (e.g. UNAVAILABLE), by code. */
   'chat refused': string
-  /** Sends whose socket dropped or that got no answer within 20 s: outcome unknown to the client. */
+  /** Sends whose socket dropped before an answer: outcome unknown to the client. */
   'chat unanswered': number
+  /** Sends left with no answer at all for 20 s on an open socket. */
+  'chat timed out': number
   'missing in PG': number
   'missing on resume': number
   'follower resumes': number
@@ -246,6 +248,7 @@ export class Scene {
       'chat acked': acked.length,
       'chat refused': [...this.sender.refused].map(([code, n]) => `${code}×${n}`).join(',') || '-',
       'chat unanswered': this.sender.unanswered,
+      'chat timed out': this.sender.timedOut,
       'missing in PG': acked.filter((a) => stored.get(a.seq) !== a.id).length,
       'missing on resume': acked.filter((a) => viaResume.get(a.seq) !== a.id).length,
       'follower resumes': this.followers.reduce((n, f) => n + f.resumes, 0),
