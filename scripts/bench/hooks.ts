@@ -64,6 +64,7 @@ process.once('exit', () => void services.stop())
 const secret = randomBytes(24).toString('base64url')
 const config = loadConfig({
   NODE_ENV: 'production',
+  SMTP_URL: 'smtp://127.0.0.1:9', // required in production; this benchmark sends no mail
   LOG_LEVEL: 'warn',
   DATABASE_URL: services.databaseUrl,
   REDIS_URL: services.redisUrl,
