@@ -1,4 +1,7 @@
-/** @module dev — the foreground dev stack: Postgres, Redis, migrations, nginx and the app; Ctrl-C stops all by PID. */
+/**
+ * @module dev — the foreground dev stack: Postgres, Redis, migrations, nginx and the app, each
+ * supervised (restarted with backoff when it dies, the others left running); Ctrl-C stops all by PID.
+ */
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
@@ -8,13 +11,14 @@ import { defaultRtmpPublicUrl } from '../src/config.js'
 import { watchWeb } from './build-web.js'
 import { startNginx } from './lib/nginx.js'
 import { startPostgres } from './lib/postgres.js'
-import { isAlive, isPortFree, spawnLogged, waitUntil } from './lib/proc.js'
+import { isPortFree, spawnLogged, waitUntil } from './lib/proc.js'
 import { startRedis } from './lib/redis.js'
+import { type SupervisedChild, supervise } from './lib/supervise.js'
 import { devTlsFiles } from './lib/tls.js'
 
 interface Child {
   name: string
-  pid: number
+  readonly pid: number
   stop(): Promise<void>
 }
 
@@ -98,12 +102,35 @@ function shutdown(code: number): Promise<never> {
   return stopping
 }
 
-function onUnexpectedExit(name: string, logHint: string) {
-  return () => {
-    if (stopping) return
-    console.error(`✗ ${name} exited unexpectedly; see ${logHint}`)
-    void shutdown(1)
+/**
+ * Starts `name` under a supervisor: a crashed service is restarted on its own (same port, same
+ * data dir) while everything else keeps running, so a crash never drops the streams nginx carries.
+ */
+async function supervised<C extends SupervisedChild>(
+  name: string,
+  logHint: string,
+  start: (signal: AbortSignal) => Promise<C>,
+): Promise<C> {
+  const sup = await supervise({
+    name,
+    start,
+    // "<name> exited (signal SIGKILL); restarting in 0.5 s" is an error; "<name> restarted" is news.
+    log: (line) =>
+      line.includes(' restarted ')
+        ? log(line)
+        : console.error(`✗ ${line}${line.includes('restarting') ? ` (see ${logHint})` : ''}`),
+  })
+  const child: Child = {
+    name,
+    get pid() {
+      return sup.current.pid
+    },
+    stop: () => sup.stop(),
   }
+  // Postgres first in line, so stopped last; the others in start order.
+  if (name === 'postgres') children.unshift(child)
+  else children.push(child)
+  return sup.current
 }
 
 let firstSignalAt = 0
@@ -138,26 +165,26 @@ async function main(): Promise<void> {
   let t = Date.now()
   const [databaseUrl, redisUrl] = await Promise.all([
     env.DATABASE_URL ??
-      startPostgres({
-        dataDir: join(runDir, 'pg'),
-        port: ports.postgres,
-        logFile: join(logDir, 'postgres.log'),
-        database: 'live',
-      }).then((pg) => {
-        children.unshift({ name: 'postgres', ...pg }) // first in line, so stopped last
-        void pg.exited.then(onUnexpectedExit('postgres', rel(join(logDir, 'postgres.log'))))
+      supervised('postgres', rel(join(logDir, 'postgres.log')), () =>
+        startPostgres({
+          dataDir: join(runDir, 'pg'),
+          port: ports.postgres,
+          logFile: join(logDir, 'postgres.log'),
+          database: 'live',
+        }),
+      ).then((pg) => {
         log(`postgres ready on 127.0.0.1:${ports.postgres} (${seconds(t)})`)
         return pg.url
       }),
     env.REDIS_URL ??
-      startRedis({
-        dir: join(runDir, 'redis'),
-        port: ports.redis,
-        logFile: join(logDir, 'redis.log'),
-        persist: true,
-      }).then((redis) => {
-        children.push({ name: 'redis', ...redis })
-        void redis.exited.then(onUnexpectedExit('redis', rel(join(logDir, 'redis.log'))))
+      supervised('redis', rel(join(logDir, 'redis.log')), () =>
+        startRedis({
+          dir: join(runDir, 'redis'),
+          port: ports.redis,
+          logFile: join(logDir, 'redis.log'),
+          persist: true,
+        }),
+      ).then((redis) => {
         log(`redis ready on 127.0.0.1:${ports.redis} (${seconds(t)})`)
         return redis.url
       }),
@@ -180,29 +207,28 @@ async function main(): Promise<void> {
   if (tls?.generated) log(`self-signed TLS certificate written to ${rel(tls.certFile)}`)
 
   t = Date.now()
-  const nginx = await startNginx({
-    runDir: join(runDir, 'nginx'),
-    nodeId: 'local',
-    hookSecret,
-    // 0.0.0.0: OBS and viewers may be on another machine on the LAN.
-    rtmpPort: ports.rtmp,
-    rtmpBind: '0.0.0.0',
-    httpPort: ports.http,
-    httpBind: '0.0.0.0',
-    internalRtmpPort: ports.internalRtmp,
-    controlPort: ports.control,
-    appUpstreams: [`127.0.0.1:${ports.app}`],
-    ...(tls && {
-      httpsPort: ports.https,
-      rtmpsPort: ports.rtmps,
-      tlsCertFile: tls.certFile,
-      tlsKeyFile: tls.keyFile,
+  // A restarted nginx has lost its RTMP connections anyway (encoders reconnect to the new one).
+  const nginx = await supervised('nginx', rel(join(runDir, 'nginx', 'logs')), () =>
+    startNginx({
+      runDir: join(runDir, 'nginx'),
+      nodeId: 'local',
+      hookSecret,
+      // 0.0.0.0: OBS and viewers may be on another machine on the LAN.
+      rtmpPort: ports.rtmp,
+      rtmpBind: '0.0.0.0',
+      httpPort: ports.http,
+      httpBind: '0.0.0.0',
+      internalRtmpPort: ports.internalRtmp,
+      controlPort: ports.control,
+      appUpstreams: [`127.0.0.1:${ports.app}`],
+      ...(tls && {
+        httpsPort: ports.https,
+        rtmpsPort: ports.rtmps,
+        tlsCertFile: tls.certFile,
+        tlsKeyFile: tls.keyFile,
+      }),
     }),
-  })
-  children.push({ name: 'nginx', ...nginx })
-  // NginxHandle has no exit promise, so watch its PID.
-  const nginxDied = onUnexpectedExit('nginx', rel(nginx.logDir))
-  setInterval(() => isAlive(nginx.pid) || nginxDied(), 1000).unref()
+  )
   const tlsReady = `${ports.https ? `, https ${ports.https}` : ''}${ports.rtmps ? `, rtmps ${ports.rtmps}` : ''}`
   log(`nginx ready: http ${ports.http}, rtmp ${ports.rtmp}${tlsReady} (${seconds(t)})`)
 
@@ -232,20 +258,27 @@ async function main(): Promise<void> {
     NODE_ENV: 'development',
     ...env, // the user's own exports win
   }
-  const app = spawnLogged(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: appEnv })
-  children.push({ name: 'app', ...app, stop: () => app.stop('SIGTERM', 12_000) })
-  void app.exited.then(onUnexpectedExit('app', 'the output above'))
   const readyUrl = `http://127.0.0.1:${ports.app}/readyz`
-  await waitUntil(
-    'app',
-    async () => {
-      const res = await fetch(readyUrl, { signal: AbortSignal.timeout(2000) })
-      await res.body?.cancel()
-      return res.status === 200
-    },
-    60_000,
-    app.exited,
-  )
+  await supervised('app', 'the output above', async (signal) => {
+    const app = spawnLogged(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env: appEnv })
+    const aborted = new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }))
+    try {
+      await waitUntil(
+        'app',
+        async () => {
+          const res = await fetch(readyUrl, { signal: AbortSignal.timeout(2000) })
+          await res.body?.cancel()
+          return res.status === 200
+        },
+        60_000,
+        Promise.race([app.exited, aborted]),
+      )
+    } catch (err) {
+      await app.stop('SIGTERM', 5000)
+      throw err
+    }
+    return { ...app, stop: () => app.stop('SIGTERM', 12_000) }
+  })
   log(`app ready on 127.0.0.1:${ports.app} (${seconds(t)})`)
   printBanner(appEnv, nginx.logDir, ports, tls?.selfSigned ? tls.certFile : undefined)
 }

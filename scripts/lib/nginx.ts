@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
-import { readPidFile, sleep, spawnLogged, tailFile, waitForTcp, waitUntil } from './proc.js'
+import { type ProcHandle, readPidFile, sleep, spawnLogged, tailFile, waitForTcp, waitUntil } from './proc.js'
 
 export interface NginxOptions {
   runDir: string
@@ -86,6 +86,8 @@ export interface NginxHandle {
   controlUrl: string
   stop(): Promise<void>
   kill(signal?: NodeJS.Signals): void
+  /** The master's exit, for a supervisor that restarts a dead nginx. */
+  ended: ProcHandle['ended']
 }
 
 const RTMP_MODULE_PATH = '/usr/lib/nginx/modules/ngx_rtmp_module.so'
@@ -394,7 +396,8 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
     }
   }
   const stop = async () => {
-    if (!running) return
+    // A master that died (SIGKILL) may leave workers holding the ports: proc.stop reaps its group.
+    if (!running) return proc.stop()
     // QUIT lets HTTP requests finish but waits forever for RTMP sessions to
     // end; TERM closes them; proc.stop SIGKILLs the group after that.
     kill('SIGQUIT')
@@ -423,7 +426,15 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
     throw new Error(`${(err as Error).message}\n${logs}`, { cause: err })
   }
 
-  return { pid: proc.pid, hlsDir, logDir, controlUrl: `http://127.0.0.1:${opts.controlPort}`, stop, kill }
+  return {
+    pid: proc.pid,
+    hlsDir,
+    logDir,
+    controlUrl: `http://127.0.0.1:${opts.controlPort}`,
+    stop,
+    kill,
+    ended: proc.ended,
+  }
 }
 
 /** A wildcard bind is reachable through loopback. */

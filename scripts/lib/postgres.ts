@@ -13,7 +13,15 @@ import {
 } from 'node:fs'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
-import { isAlive, isPortFree, readPidFile, spawnLogged, tailFile, waitUntil } from './proc.js'
+import {
+  isAlive,
+  isPortFree,
+  type ProcHandle,
+  readPidFile,
+  spawnLogged,
+  tailFile,
+  waitUntil,
+} from './proc.js'
 
 export interface PostgresOptions {
   dataDir: string
@@ -29,6 +37,7 @@ export interface PostgresHandle {
   url: string
   pid: number
   exited: Promise<number | null>
+  ended: ProcHandle['ended']
   stop(): Promise<void>
 }
 
@@ -176,5 +185,5 @@ export async function startPostgres(opts: PostgresOptions): Promise<PostgresHand
       cause: err,
     })
   }
-  return { url, pid: proc.pid, exited: proc.exited, stop }
+  return { url, pid: proc.pid, exited: proc.exited, ended: proc.ended, stop }
 }

@@ -12,10 +12,17 @@ export interface SpawnLoggedOptions {
   gid?: number
 }
 
+export interface ExitStatus {
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
 export interface ProcHandle {
   pid: number
   /** Exit code, or null when a signal ended the process. Never rejects. */
   exited: Promise<number | null>
+  /** The same exit with the signal that caused it (for "exited (signal SIGKILL)" in logs). */
+  ended: Promise<ExitStatus>
   /** Sends `signal`, then SIGKILLs the process group after `graceMs`. Safe to call when already gone. */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>
 }
@@ -160,10 +167,11 @@ export function spawnLogged(cmd: string, args: string[], opts: SpawnLoggedOption
     gid: opts.gid,
   })
   if (fd !== undefined) closeSync(fd) // the child holds its own copy
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => resolve(code))
-    child.once('error', () => resolve(null))
+  const ended = new Promise<ExitStatus>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }))
+    child.once('error', () => resolve({ code: null, signal: null }))
   })
+  const exited = ended.then((e) => e.code)
   if (child.pid === undefined) throw new Error(`could not spawn ${cmd}`)
   const pid = child.pid
   let gone = false
@@ -180,7 +188,7 @@ export function spawnLogged(cmd: string, args: string[], opts: SpawnLoggedOption
     if (isGroupAlive(pid)) signal(-pid, 'SIGKILL')
   }
 
-  return { pid, exited, stop }
+  return { pid, exited, ended, stop }
 }
 
 /** Reads the first line of a PID file as a pid; undefined when missing or malformed. */

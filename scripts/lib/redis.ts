@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { dirname } from 'node:path'
-import { isPortFree, spawnLogged, tailFile, waitUntil } from './proc.js'
+import { isPortFree, type ProcHandle, spawnLogged, tailFile, waitUntil } from './proc.js'
 
 export interface RedisOptions {
   dir: string
@@ -10,12 +10,15 @@ export interface RedisOptions {
   logFile: string
   /** true (dev): AOF + RDB snapshots in `dir`; false (tests): nothing is ever written to disk. */
   persist: boolean
+  /** With persist: `always` makes every acknowledged write survive a SIGKILL (fault tests); default everysec. */
+  appendfsync?: 'always' | 'everysec'
 }
 
 export interface RedisHandle {
   url: string
   pid: number
   exited: Promise<number | null>
+  ended: ProcHandle['ended']
   stop(): Promise<void>
 }
 
@@ -57,7 +60,14 @@ export async function startRedis(opts: RedisOptions): Promise<RedisHandle> {
     '--dir',
     opts.dir,
     ...(opts.persist
-      ? ['--appendonly', 'yes', '--save', '3600 1 300 100 60 10000']
+      ? [
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          opts.appendfsync ?? 'everysec',
+          '--save',
+          '3600 1 300 100 60 10000',
+        ]
       : ['--appendonly', 'no', '--save', '']),
   ]
   const proc = spawnLogged('redis-server', args, { logFile: opts.logFile })
@@ -71,5 +81,11 @@ export async function startRedis(opts: RedisOptions): Promise<RedisHandle> {
       cause: err,
     })
   }
-  return { url: `redis://127.0.0.1:${opts.port}`, pid: proc.pid, exited: proc.exited, stop }
+  return {
+    url: `redis://127.0.0.1:${opts.port}`,
+    pid: proc.pid,
+    exited: proc.exited,
+    ended: proc.ended,
+    stop,
+  }
 }

@@ -44,6 +44,8 @@ export type Stack = {
   rtmp: string
   nginx: NginxHandle
   nodeId: string
+  /** Starts a node's nginx again (after a kill) on the same ports and run dir, as a supervisor would. */
+  restartNginx(index?: number): Promise<void>
   appLogs(): string
   /** Every file nginx wrote (logs, HLS; not its config): path → content. */
   nginxFiles(): Map<string, string>
@@ -138,6 +140,7 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
   const log = createLogger({ level: 'debug', destination: sink })
   const runDir = mkdtempSync(join(tmpdir(), 'live-e2e-'))
   const nodes: IngestNode[] = []
+  const nginxOptions: NginxOptions[] = []
   const apps: AppInstance[] = []
   const { deps, close } = await buildDeps(config, createLogger({ level: 'silent' }))
 
@@ -195,7 +198,7 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
       await app.start()
     }
     for (const n of nodePorts) {
-      const nginx = await startNginx({
+      const nginxOpts: NginxOptions = {
         runDir: join(runDir, n.id),
         nodeId: n.id,
         hookSecret: config.HOOK_SECRET,
@@ -212,7 +215,9 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
           tlsKeyFile: opts.tls.keyFile,
         }),
         ...opts.nginx,
-      })
+      }
+      nginxOptions.push(nginxOpts)
+      const nginx = await startNginx(nginxOpts)
       nodes.push({
         id: n.id,
         nginx,
@@ -235,8 +240,15 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
     nodes,
     http: first.http,
     rtmp: first.rtmp,
-    nginx: first.nginx,
+    get nginx() {
+      return first.nginx
+    },
     nodeId: first.id,
+    restartNginx: async (index = 0) => {
+      const node = nodes[index]!
+      await node.nginx.stop() // reaps workers a SIGKILLed master left behind
+      node.nginx = await startNginx(nginxOptions[index]!)
+    },
     appLogs: () => logs,
     nginxFiles: () => collectFiles(runDir),
     stop,
