@@ -167,7 +167,12 @@ export const ConfigSchema = z
     // Without SMTP the mailer prints mails, reset and confirmation links included, to the log:
     // fine on a laptop, a credential leak in production.
     if (c.NODE_ENV === 'production' && !c.SMTP_URL) {
-      ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required when NODE_ENV=production (otherwise account mails, with their links, would be written to the log)' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SMTP_URL'],
+        message:
+          'is required when NODE_ENV=production (otherwise account mails, with their links, would be written to the log)',
+      })
       return z.NEVER
     }
     let jwtPrivateKeyPem = c.JWT_PRIVATE_KEY

@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws'
 import { createTokenService } from './accounts/tokens.js'
 import { createApp } from './app.js'
 import { createChat, startChatRetention } from './chat/index.js'
+import { CHAT_STORE_GROUP, createChatStore } from './chat/store.js'
 import type { Config } from './config.js'
 import { createDb } from './db/client.js'
 import type { Deps } from './deps.js'
@@ -103,33 +104,53 @@ export async function buildDeps(
     await Promise.allSettled([quit(redis), quit(redisSub), sql.end({ timeout: 5 })])
   }
   /**
-   * The consumers of the durable path (DESIGN.md "one durable path"): the Postgres outbox worker
-   * and the `live-effects` group of the `events` stream. Every instance runs both; the work is
-   * shared and survives any instance dying mid-way.
+   * The consumers of the durable path (DESIGN.md "one durable path"): the Postgres outbox worker,
+   * the `live-effects` group of the `events` stream (history, drops) and the `chat-store` group of
+   * `chat:persist` (chat's copy in Postgres). Every instance runs all three; the work is shared
+   * and survives any instance dying mid-way.
    */
   const startWorkers = async () => {
+    const consumer = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
+    const onError = (source: string) => (err: unknown, kind: 'entry' | 'read' | 'connection') =>
+      kind === 'connection'
+        ? metrics.redisErrors.inc({ source: `${source}_consumer` })
+        : metrics.storeError(source, err)
     const effects = createStreamConsumer({
       redis,
       stream: keys.events(),
       group: EFFECTS_GROUP,
-      consumer: `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
+      consumer,
       handle: createLiveEffects({ db, ingest, log }),
       log,
-      onError: (err, kind) =>
-        kind === 'connection'
-          ? metrics.redisErrors.inc({ source: 'events_consumer' })
-          : metrics.storeError('live_effects', err),
+      onError: onError('live_effects'),
     })
-    const trim = every(60_000, () => trimConsumed(redis, keys.events(), 24 * 3600_000), {
-      onError: (err) => log.warn({ err: (err as Error).message }, 'events: trim failed'),
+    const chatStore = createStreamConsumer({
+      redis,
+      stream: keys.chatPersist(),
+      group: CHAT_STORE_GROUP,
+      consumer,
+      handleBatch: createChatStore({ db, log }),
+      log,
+      batch: 500,
+      onError: onError('chat_store'),
     })
-    await Promise.all([outbox.start(), effects.start()])
+    const trim = every(
+      60_000,
+      () =>
+        Promise.all([
+          trimConsumed(redis, keys.events(), 24 * 3600_000),
+          trimConsumed(redis, keys.chatPersist(), 3600_000),
+        ]),
+      { onError: (err) => log.warn({ err: (err as Error).message }, 'streams: trim failed') },
+    )
+    await Promise.all([outbox.start(), effects.start(), chatStore.start()])
     return {
       outbox,
       effects,
+      chatStore,
       async stop() {
         trim.stop()
-        await Promise.all([outbox.stop(), effects.stop()])
+        await Promise.all([outbox.stop(), effects.stop(), chatStore.stop()])
       },
     }
   }

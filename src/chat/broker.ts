@@ -58,14 +58,20 @@ export type Gate = {
   textHash: string
   member: string
 }
-export type PublishOptions = { seedFloor: () => Promise<number>; gate?: Gate }
+export type PublishOptions = {
+  seedFloor: () => Promise<number>
+  gate?: Gate
+  /** Who the durable copy belongs to (chat/store.ts writes it to Postgres). */
+  persist: { channelId: string; userId: string }
+}
 export type PublishResult =
   | { ok: true; seq: number }
   | { ok: false; refused: 2 | 3 | 4; retryAfterMs: number }
 
 export interface ChatBroker {
   /**
-   * Seq allocation + history append + publish, atomically (scripts.ts SEND_MESSAGE), after the
+   * Seq allocation + history append + publish + the durable copy's record, atomically
+   * (scripts.ts SEND_MESSAGE), after the
    * optional admission gate in the same round trip. The frame is serialized here, once;
    * `seedFloor` supplies Postgres' highest seq if Redis lost the sequence state.
    */
@@ -114,6 +120,7 @@ export function createRedisChatBroker(opts: {
         keys.chatTopic(channel),
         g?.rateKey ?? keys.chatSeq(channel),
         g?.lastKey ?? keys.chatSeq(channel),
+        keys.chatPersist(),
         head,
         tail,
         historyMax,
@@ -126,11 +133,13 @@ export function createRedisChatBroker(opts: {
         g?.duplicateMs ?? 0,
         g?.textHash ?? '',
         g?.member ?? '',
+        opts.persist.channelId,
+        opts.persist.userId,
       ]
-      let res = (await send(redis, 5, ...keysAndArgs)) as number[]
+      let res = (await send(redis, 6, ...keysAndArgs)) as number[]
       if (res[0] === -1) {
         await seed(redis, 2, keys.chatSeq(channel), keys.chatHistory(channel), await opts.seedFloor())
-        res = (await send(redis, 5, ...keysAndArgs)) as number[]
+        res = (await send(redis, 6, ...keysAndArgs)) as number[]
       }
       const [outcome, value] = res as [number, number]
       if (outcome === 1) return { ok: true, seq: value }

@@ -48,7 +48,6 @@ export interface ChatHistory {
   ): Promise<{ messages: ChatFrame[]; more: boolean }>
   /** Highest stored seq in Postgres (seeds Redis if it lost the sequence). */
   maxStoredSeq(channelId: string): Promise<number>
-  store(channelId: string, frame: ChatFrame, userId: string): Promise<void>
 }
 
 export function createChatHistory(opts: {
@@ -58,31 +57,6 @@ export function createChatHistory(opts: {
   historyMax: number
 }): ChatHistory {
   const { db, redis, keys, historyMax } = opts
-
-  // Group commit: one INSERT at a time, carrying every message that arrived while the previous
-  // one ran. Idle, a message is written at once; under load, one round trip stores hundreds.
-  type Pending = { row: typeof chatMessages.$inferInsert; resolve(): void; reject(err: unknown): void }
-  const pending: Pending[] = []
-  let writing = false
-  const flushSoon = () => {
-    if (writing || pending.length === 0) return
-    writing = true
-    setImmediate(async () => {
-      const batch = pending.splice(0, 1000)
-      try {
-        await db
-          .insert(chatMessages)
-          .values(batch.map((p) => p.row))
-          .onConflictDoNothing()
-        for (const p of batch) p.resolve()
-      } catch (err) {
-        for (const p of batch) p.reject(err)
-      } finally {
-        writing = false
-        flushSoon()
-      }
-    })
-  }
 
   /** Frames read back from Redis are validated: a malformed entry is skipped, never thrown. */
   function parseEntries(entries: [string, string[]][]): ChatFrame[] {
@@ -195,25 +169,6 @@ export function createChatHistory(opts: {
         .from(chatMessages)
         .where(eq(chatMessages.channelId, channelId))
       return Number(row?.m ?? 0)
-    },
-
-    store(channelId, frame, userId) {
-      return new Promise<void>((resolve, reject) => {
-        pending.push({
-          row: {
-            id: frame.id,
-            channelId,
-            seq: frame.seq,
-            userId,
-            role: frame.user.role,
-            text: frame.text,
-            createdAt: new Date(frame.ts),
-          },
-          resolve,
-          reject,
-        })
-        flushSoon()
-      })
     },
   }
 }

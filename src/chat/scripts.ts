@@ -33,10 +33,14 @@ export function script(lua: string): Script {
  * sequence order equals the history order: a reader that subscribes first and then reads the
  * stream can never fall into a gap between the two.
  *
- * KEYS: state hash (seq, floor), history stream, pub/sub topic, rate zset, last-message hash
+ * Persist — the same step appends the frame to the `chat:persist` stream, whose consumer group
+ * writes Postgres (chat/store.ts): an acknowledged message is durable whatever Postgres is doing.
+ *
+ * KEYS: state hash (seq, floor), history stream, pub/sub topic, rate zset, last-message hash,
+ *       persist stream
  * ARGV: frame head (ends with `"seq":`), frame tail, stream MAXLEN, stream TTL ms,
  *       gate ('1' = check admission), now, rate window ms, rate max, slow mode ms, duplicate ms,
- *       text hash, unique member
+ *       text hash, unique member, channel id, sender's user id
  * → {1, seq} · {2, retryMs} slow mode · {3, retryMs} duplicate · {4, retryMs} rate limited
  *   · {-1} the sequence state is missing and must be seeded from Postgres first (nothing recorded)
  */
@@ -70,6 +74,8 @@ local frame = ARGV[1] .. seq .. ARGV[2]
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], seq .. '-0', 'f', frame)
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 redis.call('PUBLISH', KEYS[3], 'm ' .. seq .. '\\n' .. frame)
+-- The durable copy is owed from here on: chat/store.ts writes it to Postgres with retries.
+redis.call('XADD', KEYS[6], '*', 'c', ARGV[13], 'u', ARGV[14], 'f', frame)
 return {1, seq}
 `
 

@@ -1,7 +1,7 @@
 /**
  * @module chat/send — a chat line from one socket to every socket of the channel, on every
- * instance: who may send, the channel's rules, the Redis admission check, then the ordered
- * publish and the durable copy in Postgres.
+ * instance: who may send, the channel's rules, then one Redis script for the admission check,
+ * the ordered publish and the record of the durable copy that chat/store.ts writes to Postgres.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Deps } from '../deps.js'
@@ -70,34 +70,10 @@ export async function sendMessage(deps: Deps, conn: Conn, room: Room, rawText: s
       textHash: createHash('sha256').update(normalizeForMatch(text)).digest('base64url').slice(0, 22),
       member: `${now}:${randomBytes(6).toString('hex')}`,
     },
+    persist: { channelId: room.channelId, userId: id.userId },
   })
   if (!result.ok)
     throw new ChatError(REFUSALS[result.refused], REFUSAL_MESSAGES[result.refused], result.retryAfterMs)
-  const frame: ChatFrame = { type: 'chat', seq: result.seq, ...msg }
-  await storeWithRetry(deps, room.channelId, frame, id.userId)
-  return frame
-}
-
-/**
- * The message is already delivered and in the Redis history; Postgres is its durable copy.
- * A short outage is retried rather than leaving a hole in stored history.
- */
-async function storeWithRetry(
-  deps: Deps,
-  channelId: string,
-  frame: ChatFrame,
-  userId: string,
-): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await deps.chat.history.store(channelId, frame, userId)
-      return
-    } catch (err) {
-      if (attempt >= 3) {
-        deps.log.error({ err, channelId, seq: frame.seq }, 'chat: message delivered but not stored')
-        return
-      }
-      await new Promise((r) => setTimeout(r, 100 * attempt))
-    }
-  }
+  // Delivered, in the Redis history, and owed to Postgres by the same script (chat/store.ts).
+  return { type: 'chat', seq: result.seq, ...msg }
 }

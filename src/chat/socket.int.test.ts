@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chatter, type Instance, startInstances, TestSocket, withSockets } from '../../test/chat-client.js'
 import { createUser } from '../../test/factories.js'
+import { waitFor } from '../../test/support/ffmpeg.js'
 import { chatMessages } from '../db/schema/index.js'
 import { CloseCode } from './protocol.js'
 
@@ -84,7 +85,11 @@ describe('welcome, history and sending', () => {
         user: { username: u.user.username, role: 'user' },
       })
       expect(w.you).toBeNull()
-      const stored = await a.deps.db.select().from(chatMessages).where(eq(chatMessages.text, 'message 55'))
+      // The durable copy follows from chat:persist (chat/store.ts), a moment after the ack.
+      const stored = await waitFor(async () => {
+        const rows = await a.deps.db.select().from(chatMessages).where(eq(chatMessages.text, 'message 55'))
+        return rows.length > 0 ? rows : null
+      })
       expect(stored).toHaveLength(1)
       expect(stored[0]!.seq).toBe(55)
     })

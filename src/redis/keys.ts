@@ -19,6 +19,7 @@
  * | chat:ch:{channel}                     | pubsub | chat fan-out between instances (chat/broker.ts envelope: `m <seq>` or `i`) |
  * | chat:seq:{channel}                    | hash   | seq (last chat sequence number), floor (first seq chat:hist holds); no TTL, re-seeded from Postgres if lost |
  * | chat:hist:{channel}                   | stream | recent chat frames, id `<seq>-0`, MAXLEN = CHAT_REDIS_HISTORY; PEXPIRE 7 days |
+ * | chat:persist                          | stream | every accepted chat message (channelId, userId, frame), written by the send script; group chat-store writes them to Postgres, trimmed once acknowledged and older than 1 day |
  * | chat:ticket:{sha256(ticket)}          | string | {userId, sid}; PX = CHAT_TICKET_TTL_S, deleted on first use (GETDEL) |
  * | chat:rate:{channel}:{userId}          | zset   | sliding-window log of sent messages, score = ms; PEXPIRE = window |
  * | chat:last:{channel}:{userId}          | hash   | at, hash of the last message (slow mode, duplicates); PEXPIRE = longest rule |
@@ -46,6 +47,7 @@ export function createKeys(prefix = '') {
     chatTopic: (channel: string) => `${p}chat:ch:${channel}`,
     chatSeq: (channel: string) => `${p}chat:seq:${channel}`,
     chatHistory: (channel: string) => `${p}chat:hist:${channel}`,
+    chatPersist: () => `${p}chat:persist`,
     chatTicket: (ticketHash: string) => `${p}chat:ticket:${ticketHash}`,
     chatRate: (channel: string, userId: string) => `${p}chat:rate:${channel}:${userId}`,
     chatLast: (channel: string, userId: string) => `${p}chat:last:${channel}:${userId}`,

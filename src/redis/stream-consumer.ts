@@ -22,7 +22,9 @@ export type StreamConsumerOptions = {
   stream: string
   group: string
   consumer: string
-  handle(entry: StreamEntry): Promise<void>
+  /** One entry at a time; or, with `handleBatch`, every entry of one read at once (acked together). */
+  handle?(entry: StreamEntry): Promise<void>
+  handleBatch?(entries: StreamEntry[]): Promise<void>
   log: Logger
   blockMs?: number
   claimIdleMs?: number
@@ -68,12 +70,28 @@ export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
   }
 
   async function process(entries: RawEntries): Promise<number> {
+    if (o.handleBatch) {
+      const batch = entries.filter(([, f]) => !!f).map(([id, fields]) => ({ id, fields }))
+      if (batch.length === 0 || stopped) return 0
+      try {
+        await o.handleBatch(batch)
+        await o.redis.xack(o.stream, o.group, ...batch.map((e) => e.id))
+        return batch.length
+      } catch (err) {
+        o.onError?.(err, 'entry')
+        o.log.warn(
+          { stream: o.stream, group: o.group, n: batch.length, err: (err as Error).message },
+          'stream batch failed; will retry',
+        )
+        return 0
+      }
+    }
     let done = 0
     for (const [id, fields] of entries) {
       if (stopped) break
       if (!fields) continue // deleted while pending (XAUTOCLAIM reports those apart)
       try {
-        await o.handle({ id, fields })
+        await o.handle?.({ id, fields })
         await o.redis.xack(o.stream, o.group, id)
         done++
       } catch (err) {
