@@ -200,9 +200,9 @@ async function main(): Promise<void> {
     }),
   })
   children.push({ name: 'nginx', ...nginx })
-  // NginxHandle has no exit promise, so watch its PID.
+  // NginxHandle has no exit promise, so watch its PIDs (the RTMP ingest and the HTTP edge).
   const nginxDied = onUnexpectedExit('nginx', rel(nginx.logDir))
-  setInterval(() => isAlive(nginx.pid) || nginxDied(), 1000).unref()
+  setInterval(() => (isAlive(nginx.pid) && isAlive(nginx.edge.pid)) || nginxDied(), 1000).unref()
   const tlsReady = `${ports.https ? `, https ${ports.https}` : ''}${ports.rtmps ? `, rtmps ${ports.rtmps}` : ''}`
   log(`nginx ready: http ${ports.http}, rtmp ${ports.rtmp}${tlsReady} (${seconds(t)})`)
 
