@@ -424,11 +424,13 @@ if (args.write) {
   const section = `## Public edge (\`npm run bench:edge -- --write ${args.write}\`)\n\n${new Date().toISOString().slice(0, 10)}, ${VIEWERS} WebSocket viewers of one live channel from ${Math.ceil(VIEWERS / PER_ADDRESS)} loopback addresses (${PER_ADDRESS} each), the last ${BURST} connecting at once.\n\n${table}\n\n${summary}\n`
   const doc = readFileSync(args.write, 'utf8')
   const start = doc.indexOf('## Public edge')
-  const end = start < 0 ? -1 : doc.indexOf('\n## ', start + 1)
+  // The measured part ends at the next heading: hand-written analysis under a ### heading stays.
+  const end = start < 0 ? -1 : doc.slice(start + 1).search(/\n#{2,3} /)
+  const rest = end < 0 ? '' : doc.slice(start + 1 + end)
   const next =
     start < 0
       ? `${doc.trimEnd()}\n\n${section}`
-      : `${doc.slice(0, start)}${section}${end < 0 ? '' : doc.slice(end)}`
+      : `${doc.slice(0, start)}${section}${rest}`
   writeFileSync(args.write, next)
 }
 

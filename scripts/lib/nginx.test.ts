@@ -38,7 +38,7 @@ describe('renderNginxConfig', () => {
     expect(conf).toContain('load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;')
     expect(conf).toContain('listen 127.0.0.1:1935;')
     expect(conf).toContain('listen 127.0.0.1:19350;')
-    expect(edge()).toContain('listen 127.0.0.1:8080 backlog=4096;')
+    expect(edge()).toContain('listen 127.0.0.1:8080 backlog=4096 reuseport;')
     expect(conf).toContain('listen 127.0.0.1:8081;')
     expect(conf).toContain('hls_path /tmp/run/nginx/hls;')
     expect(edge()).toContain('alias /tmp/run/nginx/hls/;')
@@ -71,7 +71,7 @@ describe('renderNginxConfig', () => {
     const patch = { rtmpBind: '0.0.0.0', httpBind: '::', notifyUpdateTimeoutS: 2, dropIdlePublisherS: 5 }
     const conf = ingest(patch)
     expect(conf).toContain('listen 0.0.0.0:1935;')
-    expect(edge(patch)).toContain('listen [::]:8080 backlog=4096;')
+    expect(edge(patch)).toContain('listen [::]:8080 backlog=4096 reuseport;')
     // Internal listeners never follow the public binds.
     expect(conf).toContain('listen 127.0.0.1:19350;')
     expect(conf).toContain('listen 127.0.0.1:8081;')
@@ -281,8 +281,8 @@ describe('renderNginxConfig with TLS', () => {
   it('serves the same public site over HTTPS (http2, TLS 1.2+1.3) with httpsPort, and nothing for RTMPS', () => {
     const conf = edge({ ...tls, httpsPort: 8443, httpBind: '0.0.0.0' })
     expect(conf).not.toMatch(/^stream \{|ngx_stream_module/m)
-    const plain = block(conf, /server \{\s+listen 0\.0\.0\.0:8080 backlog=\d+;/)
-    const https = block(conf, /server \{\s+listen 0\.0\.0\.0:8443 ssl http2;/)
+    const plain = block(conf, /server \{\s+listen 0\.0\.0\.0:8080 backlog=\d+ reuseport;/)
+    const https = block(conf, /server \{\s+listen 0\.0\.0\.0:8443 ssl http2 backlog=\d+ reuseport;/)
     expect(https).toContain('ssl_certificate /etc/live/tls/fullchain.pem;')
     expect(https).toContain('ssl_certificate_key /etc/live/tls/privkey.pem;')
     expect(https).toContain('ssl_protocols TLSv1.2 TLSv1.3;')
@@ -321,7 +321,7 @@ describe('renderNginxConfig with TLS', () => {
     expect(conf.match(/ssl_protocols/g)).toHaveLength(2)
     expect(conf.match(/^stream \{/gm)).toHaveLength(1)
     expect(conf.match(/^\s*listen .*ssl.*$/gm)).toEqual([
-      '        listen 127.0.0.1:8443 ssl http2;',
+      '        listen 127.0.0.1:8443 ssl http2 backlog=4096 reuseport;',
       '        listen 127.0.0.1:1936 ssl;',
     ])
   })

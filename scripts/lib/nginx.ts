@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
-import { readPidFile, sleep, spawnLogged, tailFile, waitForTcp, waitUntil } from './proc.js'
+import { isPortFree, readPidFile, sleep, spawnLogged, tailFile, waitForTcp, waitUntil } from './proc.js'
 
 export interface NginxOptions {
   runDir: string
@@ -543,6 +543,14 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
   }
 
   for (const role of NGINX_ROLES) testConfig(runDir, role)
+  // The edge's HTTP(S) listeners use reuseport, and the kernel lets a second reuseport socket
+  // (a leftover edge of an earlier run, say) bind the same port and take a share of its
+  // connections: nginx's own bind no longer proves the port is ours, so check it is free first.
+  const shared = [[opts.httpBind ?? '127.0.0.1', opts.httpPort] as const]
+  if (opts.httpsPort !== undefined) shared.push([opts.httpBind ?? '127.0.0.1', opts.httpsPort])
+  for (const [host, port] of shared) {
+    if (!(await isPortFree(port, host))) throw new Error(`nginx (edge): ${host}:${port} is already in use`)
+  }
 
   const started = NGINX_ROLES.map((role) => runRole(opts, role))
   const stop = async () => {

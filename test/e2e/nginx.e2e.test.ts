@@ -20,6 +20,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type NginxHandle, type NginxOptions, startNginx } from '../../scripts/lib/nginx.js'
 import { freePort, isGroupAlive, isPortFree } from '../../scripts/lib/proc.js'
+import { ensureSelfSignedCert } from '../../scripts/lib/tls.js'
 import { ffprobe, type PublisherHandle, startPublisher, waitFor } from '../support/ffmpeg.js'
 
 interface HookCall {
@@ -548,10 +549,14 @@ describe('one node, two nginx processes', () => {
 
   it('stops the ingest again when the edge cannot start', async () => {
     const o = await nodeOptions()
+    const cert = ensureSelfSignedCert(join(o.runDir, 'tls'))
+    const rtmpsPort = await freePort()
+    // The RTMPS listener (no reuseport) is taken: nginx's own bind fails in the edge only.
     const squatter = createTcpServer()
-    await new Promise<void>((ok) => squatter.listen(o.httpPort, '127.0.0.1', ok))
+    await new Promise<void>((ok) => squatter.listen(rtmpsPort, '127.0.0.1', ok))
     try {
-      await expect(startNginx(o)).rejects.toThrow(/nginx \(edge\)[\s\S]*edge-error\.log/)
+      const tls = { rtmpsPort, tlsCertFile: cert.certFile, tlsKeyFile: cert.keyFile }
+      await expect(startNginx({ ...o, ...tls })).rejects.toThrow(/nginx \(edge\)[\s\S]*edge-error\.log/)
       expect(await isPortFree(o.rtmpPort)).toBe(true)
       expect(await isPortFree(o.controlPort)).toBe(true)
     } finally {
@@ -559,4 +564,18 @@ describe('one node, two nginx processes', () => {
       rmSync(o.runDir, { recursive: true, force: true })
     }
   }, 30_000)
+
+  it('never shares its public port with another edge (reuseport would let it)', async () => {
+    const [a, b] = [await nodeOptions(), await nodeOptions()]
+    const first = await startNginx(a)
+    try {
+      await expect(startNginx({ ...b, httpPort: a.httpPort })).rejects.toThrow(
+        `127.0.0.1:${a.httpPort} is already in use`,
+      )
+      expect(await isPortFree(b.rtmpPort)).toBe(true)
+    } finally {
+      await first.stop()
+      for (const o of [a, b]) rmSync(o.runDir, { recursive: true, force: true })
+    }
+  })
 })
