@@ -427,10 +427,7 @@ if (args.write) {
   // The measured part ends at the next heading: hand-written analysis under a ### heading stays.
   const end = start < 0 ? -1 : doc.slice(start + 1).search(/\n#{2,3} /)
   const rest = end < 0 ? '' : doc.slice(start + 1 + end)
-  const next =
-    start < 0
-      ? `${doc.trimEnd()}\n\n${section}`
-      : `${doc.slice(0, start)}${section}${rest}`
+  const next = start < 0 ? `${doc.trimEnd()}\n\n${section}` : `${doc.slice(0, start)}${section}${rest}`
   writeFileSync(args.write, next)
 }
 
