@@ -26,7 +26,13 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   const app = new Hono<AppEnv>()
   app.use(requestId({ limitLength: 64 }))
   app.use(requestContext(deps.log, createClientAddress(deps.config.TRUSTED_PROXIES)))
-  app.use(securityHeaders({ https: deps.config.secureCookies }))
+  app.use(
+    securityHeaders({
+      https: deps.config.secureCookies,
+      publicUrl: deps.config.PUBLIC_URL,
+      allowedOrigins: deps.config.ALLOWED_ORIGINS,
+    }),
+  )
   app.use(
     '/api/*',
     bodyLimit({

@@ -67,6 +67,23 @@ describe('loadConfig', () => {
     expect(c.secureCookies).toBe(true)
   })
 
+  it('refuses to start in production without SMTP_URL (mails would land in the log)', () => {
+    expect(errorOf({ ...base, NODE_ENV: 'production' })).toMatch(/SMTP_URL: .*required/)
+    // compose passes `SMTP_URL: ${SMTP_URL:-}`: an empty value is unset, and refused too.
+    expect(errorOf({ ...base, NODE_ENV: 'production', SMTP_URL: '' })).toContain('SMTP_URL')
+    expect(
+      loadConfig({ ...base, NODE_ENV: 'production', SMTP_URL: 'smtps://u:p@smtp.example.com:465' }).SMTP_URL,
+    ).toBe('smtps://u:p@smtp.example.com:465')
+    for (const NODE_ENV of ['development', 'test'])
+      expect(loadConfig({ ...base, NODE_ENV }).SMTP_URL).toBeUndefined()
+  })
+
+  it('reads REFRESH_REUSE_GRACE_S (default 10 s)', () => {
+    expect(loadConfig(base).REFRESH_REUSE_GRACE_S).toBe(10)
+    expect(loadConfig({ ...base, REFRESH_REUSE_GRACE_S: '0' }).REFRESH_REUSE_GRACE_S).toBe(0)
+    expect(errorOf({ ...base, REFRESH_REUSE_GRACE_S: '-1' })).toContain('REFRESH_REUSE_GRACE_S')
+  })
+
   it('tells OBS to use RTMPS when the site is https and RTMPS_PORT is set', () => {
     const https = { ...base, PUBLIC_URL: 'https://live.example', RTMP_PORT: '1935' }
     expect(loadConfig({ ...https, RTMPS_PORT: '1936' }).RTMP_PUBLIC_URL).toBe(

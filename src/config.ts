@@ -86,6 +86,8 @@ export const ConfigSchema = z
     /** Public keys (PEM, concatenated) still accepted after a key rotation. */
     JWT_PREVIOUS_PUBLIC_KEYS_FILE: z.string().optional(),
     ACCESS_TOKEN_TTL_S: seconds.min(60).max(900).default(600),
+    /** A just-rotated refresh token may be presented again this long (lost response, two tabs); 0 = never. */
+    REFRESH_REUSE_GRACE_S: seconds.max(300).default(10),
     ALLOWED_ORIGINS: csv.optional(),
     RECONNECT_WINDOW_S: seconds.max(600).default(30),
     /** nginx's notify_update_timeout; a live session with no on_update for 2× this is ingest_lost. */
@@ -142,16 +144,30 @@ export const ConfigSchema = z
      * untrusted hop (http/client-address.ts). Loopback by default: nginx on the same host.
      */
     TRUSTED_PROXIES: csv
-      .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { message: 'must be IP addresses or CIDR ranges' })))
+      .pipe(
+        z.array(
+          z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], {
+            message: 'must be IP addresses or CIDR ranges',
+          }),
+        ),
+      )
       .default(['127.0.0.0/8', '::1']),
     /** The boolean TRUSTED_PROXIES replaced; refused so an old deployment does not silently change meaning. */
-    TRUST_PROXY: z.undefined({ message: 'was replaced by TRUSTED_PROXIES (a list of proxy addresses/CIDRs)' }).optional(),
+    TRUST_PROXY: z
+      .undefined({ message: 'was replaced by TRUSTED_PROXIES (a list of proxy addresses/CIDRs)' })
+      .optional(),
     /** Concurrent WebSockets per client address, counted across all instances (Redis). */
     WS_MAX_PER_IP: z.coerce.number().int().min(1).max(1_000_000).default(100),
     /** Concurrent WebSockets this instance accepts; beyond it the handshake gets 503. */
     WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
   })
   .transform((c, ctx) => {
+    // Without SMTP the mailer prints mails, reset and confirmation links included, to the log:
+    // fine on a laptop, a credential leak in production.
+    if (c.NODE_ENV === 'production' && !c.SMTP_URL) {
+      ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required when NODE_ENV=production (otherwise account mails, with their links, would be written to the log)' })
+      return z.NEVER
+    }
     let jwtPrivateKeyPem = c.JWT_PRIVATE_KEY
     if (!jwtPrivateKeyPem && c.JWT_PRIVATE_KEY_FILE) {
       try {

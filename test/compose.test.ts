@@ -56,7 +56,10 @@ describe('docker-compose.yml', () => {
       const env = Object.fromEntries(
         Object.entries(svc.environment ?? {}).map(([k, v]) => [
           k,
-          interpolate(String(v), { HOOK_SECRET: 'a-hook-secret-long-enough' }),
+          interpolate(String(v), {
+            HOOK_SECRET: 'a-hook-secret-long-enough',
+            SMTP_URL: 'smtp://relay.example:587',
+          }),
         ]),
       )
       const config = loadConfig({ ...env, JWT_PRIVATE_KEY_FILE: keyFile })
@@ -167,7 +170,10 @@ describe('docker-compose.yml TLS', () => {
     const [, app] = Object.entries(compose.services).find(([name]) => name === 'app-1')!
     expect(app.environment?.RTMPS_PORT).toBe(env.RTMPS_PORT)
     const appEnv = Object.fromEntries(
-      Object.entries(app.environment ?? {}).map(([k, v]) => [k, interpolate(String(v), {})]),
+      Object.entries(app.environment ?? {}).map(([k, v]) => [
+        k,
+        interpolate(String(v), { SMTP_URL: 'smtp://relay.example:587' }),
+      ]),
     )
     const config = loadConfig({
       ...appEnv,

@@ -37,6 +37,13 @@ export type SmtpCapture = {
   next(to: string): Promise<Delivered>
   /** Mails to `to` not yet taken, without waiting. */
   pending(to: string): Delivered[]
+  /**
+   * A broken relay: 'refuse' answers every MAIL FROM with 451 (temporary failure), 'hang' never
+   * answers it; 'ok' heals it (and fails the hung transactions, so their senders retry).
+   */
+  setMode(mode: 'ok' | 'refuse' | 'hang'): void
+  /** Transactions the broken relay has refused or is holding. */
+  readonly refused: number
   close(): Promise<void>
 }
 
@@ -52,10 +59,20 @@ export async function startSmtpCapture(): Promise<SmtpCapture> {
       waiters.splice(i, 1)[0]!.resolve(m)
     }
   }
+  let mode: 'ok' | 'refuse' | 'hang' = 'ok'
+  let refused = 0
+  const hung: ((err?: Error) => void)[] = []
+  const tempFailure = () => Object.assign(new Error('relay unavailable'), { responseCode: 451 })
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onMailFrom(_address, _session, callback) {
+      if (mode === 'ok') return callback()
+      refused++
+      if (mode === 'refuse') return callback(tempFailure())
+      hung.push(callback)
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = []
       stream.on('data', (c: Buffer) => chunks.push(c))
@@ -86,7 +103,17 @@ export async function startSmtpCapture(): Promise<SmtpCapture> {
       }
       return new Promise((resolve) => waiters.push({ to, resolve }))
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    setMode(next) {
+      mode = next
+      if (next === 'ok') for (const callback of hung.splice(0)) callback(tempFailure())
+    },
+    get refused() {
+      return refused
+    },
+    close: () => {
+      for (const callback of hung.splice(0)) callback(tempFailure())
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    },
   }
 }
 

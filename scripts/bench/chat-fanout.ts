@@ -64,6 +64,7 @@ const socketCounts = args.sockets
 const services = await startEphemeralServices('bench-chat')
 const env: Record<string, string> = {
   NODE_ENV: 'production',
+  SMTP_URL: 'smtp://127.0.0.1:9', // required in production; this benchmark sends no mail
   LOG_LEVEL: 'warn',
   DATABASE_URL: services.databaseUrl,
   REDIS_URL: services.redisUrl,

@@ -78,6 +78,7 @@ const [httpPort, rtmpPort, controlPort, internalRtmpPort, appPort] = (await Prom
 )) as [number, number, number, number, number]
 const env: Record<string, string> = {
   NODE_ENV: 'production',
+  SMTP_URL: 'smtp://127.0.0.1:9', // required in production; this benchmark sends no mail
   LOG_LEVEL: 'warn',
   DATABASE_URL: services.databaseUrl,
   REDIS_URL: services.redisUrl,

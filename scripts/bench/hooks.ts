@@ -1,7 +1,9 @@
 /**
  * Hook benchmark: on_publish and on_update throughput and latency against a real Postgres and
  * Redis, beside a bare Hono route in the same process and run (the ceiling for this HTTP stack).
- * Usage: npm run bench:hooks [-- --duration 10 --connections 20 --write docs/benchmarks.md]
+ * Two kinds of rows: at a fixed arrival rate (`--rate`, default 500/s: latency is the claim, so
+ * the load must not slow down when the server does) and closed-loop (throughput).
+ * Usage: npm run bench:hooks [-- --duration 10 --connections 20 --rate 500 --write docs/benchmarks.md]
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -22,12 +24,16 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '20' },
     channels: { type: 'string', default: '4000' },
+    rate: { type: 'string', default: '500' },
     write: { type: 'string' },
   },
 })
 const duration = Number(args.duration)
 const connections = Number(args.connections)
-const channelCount = Number(args.channels)
+const rate = Number(args.rate)
+// Fixed-rate publishes use keys of their own: each must be a first publish (the 'started' path).
+const fixedCount = rate * duration
+const channelCount = Number(args.channels) + fixedCount
 
 type Row = { name: string; rps: number; p50: number; p99: number; errors: number; statuses: string }
 
@@ -58,6 +64,7 @@ process.once('exit', () => void services.stop())
 const secret = randomBytes(24).toString('base64url')
 const config = loadConfig({
   NODE_ENV: 'production',
+  SMTP_URL: 'smtp://127.0.0.1:9', // required in production; this benchmark sends no mail
   LOG_LEVEL: 'warn',
   DATABASE_URL: services.databaseUrl,
   REDIS_URL: services.redisUrl,
@@ -109,6 +116,64 @@ try {
     `app=live&flashver=FMLE%2F3.0&swfurl=&tcurl=rtmp%3A%2F%2F127.0.0.1%2Flive&pageurl=&addr=127.0.0.1&clientid=${i + 1}&call=${call}&name=${keys[i]}&type=live`
 
   const rows: Row[] = []
+  // Warm-up, not reported: JIT and connection pools, so the first measured row is not the coldest.
+  await run('warm-up', { url: `http://127.0.0.1:${barePort}/bare`, method: 'POST', duration: 2 }, 302)
+  await run(
+    'warm-up',
+    {
+      url: `${base}/update${q}`,
+      method: 'POST',
+      headers: form,
+      body: body('update_publish', 0),
+      duration: 2,
+    },
+    200,
+  )
+  // Fixed arrival rate: autocannon paces `rate` requests/s over 50 connections (10/s each, so a
+  // response under 100 ms never delays the next request: no coordinated omission at these latencies).
+  const paced = { connections: 50, overallRate: rate }
+  const bareFixed = await run(
+    `bare Hono route (302) @ ${rate}/s`,
+    {
+      ...paced,
+      url: `http://127.0.0.1:${barePort}/bare`,
+      method: 'POST',
+      headers: form,
+      body: body('publish', 0),
+      duration,
+    },
+    302,
+  )
+  rows.push(bareFixed)
+  let f = 0
+  const publishFixed = await run(
+    `on_publish (accept, first publish) @ ${rate}/s`,
+    {
+      ...paced,
+      url: `${base}/publish${q}`,
+      method: 'POST',
+      headers: form,
+      amount: fixedCount,
+      requests: [{ setupRequest: (req) => ({ ...req, body: body('publish', f++ % fixedCount) }) }],
+    },
+    302,
+  )
+  rows.push(publishFixed)
+  let uf = 0
+  rows.push(
+    await run(
+      `on_update (live session) @ ${rate}/s`,
+      {
+        ...paced,
+        url: `${base}/update${q}`,
+        method: 'POST',
+        headers: form,
+        duration,
+        requests: [{ setupRequest: (req) => ({ ...req, body: body('update_publish', uf++ % fixedCount) }) }],
+      },
+      200,
+    ),
+  )
   rows.push(
     await run(
       'bare Hono route (302)',
@@ -129,16 +194,19 @@ try {
       200,
     ),
   )
+  const closedCount = channelCount - fixedCount
   let p = 0
   rows.push(
     await run(
-      `on_publish (accept, ${channelCount} distinct keys)`,
+      `on_publish (accept, ${closedCount} distinct keys)`,
       {
         url: `${base}/publish${q}`,
         method: 'POST',
         headers: form,
-        amount: channelCount,
-        requests: [{ setupRequest: (req) => ({ ...req, body: body('publish', p++ % channelCount) }) }],
+        amount: closedCount,
+        requests: [
+          { setupRequest: (req) => ({ ...req, body: body('publish', fixedCount + (p++ % closedCount)) }) },
+        ],
       },
       302,
     ),
@@ -174,7 +242,8 @@ try {
     ),
   )
 
-  const header = `Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model.trim()}, ${connections} connections, autocannon in the same machine; ${new Date().toISOString().slice(0, 10)}`
+  const ratio = publishFixed.p99 / Math.max(1, bareFixed.p99)
+  const header = `Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model.trim()}, autocannon in the same machine; rows marked @ ${rate}/s at a fixed arrival rate over 50 connections, the others closed-loop over ${connections}; ${new Date().toISOString().slice(0, 10)}. on_publish p99 at ${rate}/s: ${publishFixed.p99} ms = ${ratio.toFixed(1)}× the bare route's p99 in the same run.`
   const table = [
     '| scenario | req/s | p50 ms | p99 ms | non-expected | statuses |',
     '|---|---:|---:|---:|---:|---|',

@@ -6,14 +6,9 @@ import type { Deps } from '../deps.js'
 import { NotFoundError, UnauthorizedError } from '../http/errors.js'
 import { emailKey, guardLogin } from './limits.js'
 import { hashPassword, needsRehash, verifyPassword } from './password.js'
+import { rotateRefreshToken } from './refresh-rotation.js'
 import { type Meta, toPublicUser } from './service.js'
-import {
-  createSession,
-  listOpenSessions,
-  revokeAllSessions,
-  revokeSession,
-  rotateRefreshToken,
-} from './sessions.js'
+import { createSession, listOpenSessions, revokeAllSessions, revokeSession } from './sessions.js'
 import { publishUserRevoked } from './user-events.js'
 
 export async function issueTokens(deps: Deps, user: User, sessionId: string, refreshToken: string) {
@@ -103,6 +98,11 @@ export async function refresh(deps: Deps, presented: string, meta: Meta) {
     }
     throw new UnauthorizedError('refresh token is invalid or expired')
   }
+  if (result.retried)
+    deps.log.info(
+      { userId: result.userId, sid: result.sessionId, ip: meta.ip },
+      'refresh retried within grace',
+    )
   const [user] = await deps.db.select().from(users).where(eq(users.id, result.userId))
   if (!user || user.disabledAt) {
     await revokeSession(deps, result.sessionId, 'account_disabled')

@@ -4,32 +4,60 @@
  */
 import { eq, sql } from 'drizzle-orm'
 import { recordAudit } from '../audit/audit.js'
-import { authSessions, users } from '../db/schema/index.js'
+import { auditEvents, authSessions, emailTokens, outbox, users } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
 import { NotFoundError, UnauthorizedError, ValidationError } from '../http/errors.js'
-import { consumeEmailToken, invalidateEmailTokens, issueEmailToken } from './email-tokens.js'
+import { randomId, sha256Hex } from '../lib/secrets.js'
+import { enqueueMail, OUTBOX_CHANNEL } from '../outbox/outbox.js'
+import { topicSchemas } from '../outbox/topics.js'
+import { consumeEmailToken, EMAIL_TOKEN_TTL_MS, invalidateEmailTokens } from './email-tokens.js'
 import { emailKey, guardPasswordCheck, LIMITS, limitOrThrow, withinLimit } from './limits.js'
 import { startSession } from './login.js'
+import { passwordChangedMail, resetMail } from './mails.js'
 import { hashPassword, verifyPassword } from './password.js'
 import { passwordProblems } from './password-policy.js'
 import type { Meta } from './service.js'
 import { revokeAllSessions } from './sessions.js'
 import { publishUserRevoked } from './user-events.js'
 
+/**
+ * Always 202, and the same work whether or not the address belongs to an account, so neither the
+ * answer nor its timing tells which addresses are registered:
+ *  - the token and the mail are made up front for every request (the mail names no username);
+ *  - ONE statement does the rest in both cases: find the account, burn its older reset links,
+ *    store the new token, queue the mail in the outbox and write the audit row — each step a
+ *    data-modifying CTE that acts on zero rows when there is no (enabled) account;
+ *  - the mail leaves from the outbox worker, never from the request, so a slow or failing SMTP
+ *    relay cannot turn into a delay or a 500 that only registered addresses get. The token and
+ *    its mail commit together (one statement), so the mail exists iff the token does.
+ */
 export async function forgotPassword(deps: Deps, email: string, meta: Meta) {
   await limitOrThrow(deps, LIMITS.forgotPerIp, meta.ip)
-  // Same answer whether or not the address exists, and whether or not this address is over its
-  // own limit: the response must not enumerate accounts, and nobody can mail-bomb an inbox.
+  // Silently capped per address (it still answers 202): nobody can mail-bomb an inbox.
   if (!(await withinLimit(deps, LIMITS.forgotPerEmail, emailKey(email)))) return
-  const [user] = await deps.db.select().from(users).where(sql`lower(${users.email}) = ${email}`)
-  if (!user || user.disabledAt) return
-  const token = await issueEmailToken(deps.db, user.id, 'reset_password', deps.now())
-  await deps.mailer.send({
-    to: user.email,
-    subject: 'Reset your password',
-    text: `Hi ${user.username},\n\nsomeone asked to reset your password. If it was you, open:\n\n${deps.config.PUBLIC_URL}/reset-password?token=${token}\n\nThe link works once and expires in an hour. If it wasn't you, ignore this mail.\n`,
-  })
-  await recordAudit(deps.db, { type: 'auth.password.reset_requested', userId: user.id, ip: meta.ip })
+  const now = deps.now()
+  const token = randomId(40)
+  const mail = topicSchemas['mail.send'].parse(
+    resetMail(email, `${deps.config.PUBLIC_URL}/reset-password?token=${token}`),
+  )
+  const at = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`
+  await deps.db.execute(sql`
+    with account as (
+      select id from ${users} where lower(email) = ${email} and disabled_at is null
+    ), burnt as (
+      update ${emailTokens} set used_at = ${at(now)}
+      where user_id in (select id from account) and purpose = 'reset_password' and used_at is null
+    ), issued as (
+      insert into ${emailTokens} (user_id, purpose, token_hash, expires_at)
+      select id, 'reset_password', ${sha256Hex(token)}, ${at(now + EMAIL_TOKEN_TTL_MS.reset_password)} from account
+      returning user_id
+    ), queued as (
+      insert into ${outbox} (topic, payload) select 'mail.send', ${JSON.stringify(mail)}::jsonb from issued
+    ), audited as (
+      insert into ${auditEvents} (type, user_id, ip)
+      select 'auth.password.reset_requested', user_id, ${meta.ip} from issued
+    )
+    select pg_notify(${OUTBOX_CHANNEL}, 'mail.send')`)
 }
 
 /** Replaces the hash, burns outstanding reset links, ends every session and closes every socket. */
@@ -101,10 +129,6 @@ export async function changePassword(
     ip: meta.ip,
     data: { sessionsEnded: ended },
   })
-  await deps.mailer.send({
-    to: user.email,
-    subject: 'Your password was changed',
-    text: `Hi ${user.username},\n\nyour password was just changed and every other device was signed out. If this wasn't you, reset your password at ${deps.config.PUBLIC_URL}/forgot-password at once.\n`,
-  })
+  await enqueueMail(deps.db, passwordChangedMail(user, deps.config.PUBLIC_URL))
   return startSession(deps, user, current?.remember ?? false, meta)
 }

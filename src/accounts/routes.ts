@@ -11,7 +11,7 @@ import { authenticate, requireUser } from '../http/middleware/auth.js'
 import { assertTrustedOrigin } from '../http/middleware/origin-check.js'
 import { validate } from '../http/validate.js'
 import { rateLimit } from '../rate-limit/middleware.js'
-import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from './cookies.js'
+import { clearRefreshCookie, isBrowserRequest, readRefreshCookie, setRefreshCookie } from './cookies.js'
 import { LIMITS } from './limits.js'
 import { endSession, listSessions, login, logout, refresh, type TokenPair } from './login.js'
 import { changePassword, forgotPassword, resetPassword } from './password-flows.js'
@@ -42,8 +42,10 @@ function meta<E extends AppEnv>(c: Context<E>): Meta {
   return { ip: c.var.clientIp, ...(userAgent ? { userAgent } : {}) }
 }
 
-function tokenResponse(pair: TokenPair) {
+/** The token pair as JSON; a browser's refresh token stays in its HttpOnly cookie (cookies.ts). */
+function tokenResponse(c: Context, pair: TokenPair) {
   const { accessToken, tokenType, expiresIn, refreshToken, user } = pair
+  if (isBrowserRequest(c)) return { accessToken, tokenType, expiresIn, user }
   return { accessToken, tokenType, expiresIn, refreshToken, user }
 }
 
@@ -79,7 +81,7 @@ export const authRoutes = (deps: Deps) => {
       const body = c.req.valid('json')
       const pair = await login(deps, body, meta(c))
       setRefreshCookie(c, deps, pair.refreshToken, body.remember ? pair.session.expiresAt : null)
-      return c.json(tokenResponse(pair))
+      return c.json(tokenResponse(c, pair))
     })
     .post('/refresh', validate('json', RefreshBody.optional().default({})), async (c) => {
       const fromBody = c.req.valid('json').refreshToken
@@ -90,7 +92,7 @@ export const authRoutes = (deps: Deps) => {
       try {
         const pair = await refresh(deps, presented, meta(c))
         setRefreshCookie(c, deps, pair.refreshToken, pair.remember ? pair.sessionExpiresAt : null)
-        return c.json(tokenResponse(pair))
+        return c.json(tokenResponse(c, pair))
       } catch (err) {
         clearRefreshCookie(c, deps)
         throw err
@@ -130,7 +132,7 @@ export const authRoutes = (deps: Deps) => {
     .post('/password/change', auth, validate('json', ChangePasswordBody), async (c) => {
       const pair = await changePassword(deps, c.var.user, c.req.valid('json'), meta(c))
       setRefreshCookie(c, deps, pair.refreshToken, pair.session.remember ? pair.session.expiresAt : null)
-      return c.json(tokenResponse(pair))
+      return c.json(tokenResponse(c, pair))
     })
 }
 

@@ -1,11 +1,14 @@
 /** @module accounts/service — sign-up, username availability and email confirmation. */
 import { eq, sql } from 'drizzle-orm'
 import { recordAudit } from '../audit/audit.js'
+import type { Db, Tx } from '../db/client.js'
 import { channels, type User, users } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
 import { ConflictError, UnauthorizedError } from '../http/errors.js'
+import { enqueueMail } from '../outbox/outbox.js'
 import { consumeEmailToken, issueEmailToken } from './email-tokens.js'
 import { LIMITS, limitOrThrow } from './limits.js'
+import { verificationMail } from './mails.js'
 import { hashPassword } from './password.js'
 import { RESERVED_USERNAMES, USERNAME_MESSAGE, USERNAME_RE } from './schemas.js'
 
@@ -39,14 +42,17 @@ function isUniqueViolation(err: unknown, constraint: string): boolean {
   return e?.code === '23505' && e.constraint_name === constraint
 }
 
-async function sendVerificationMail(deps: Deps, user: Pick<User, 'id' | 'email' | 'username'>) {
-  const token = await issueEmailToken(deps.db, user.id, 'verify_email', deps.now())
-  const link = `${deps.config.PUBLIC_URL}/verify-email?token=${token}`
-  await deps.mailer.send({
-    to: user.email,
-    subject: 'Confirm your email address',
-    text: `Hi ${user.username},\n\nconfirm your email address to start streaming and chatting:\n\n${link}\n\nThe link works once and expires in 24 hours.\n`,
-  })
+/**
+ * Issues a confirmation token and queues its mail in the caller's transaction: the mail exists iff
+ * the token does, and the SMTP relay is never on the request path (outbox/worker.ts sends it).
+ */
+async function queueVerificationMail(
+  deps: Pick<Deps, 'config' | 'now'>,
+  tx: Db | Tx,
+  user: Pick<User, 'id' | 'email' | 'username'>,
+) {
+  const token = await issueEmailToken(tx, user.id, 'verify_email', deps.now())
+  await enqueueMail(tx, verificationMail(user, `${deps.config.PUBLIC_URL}/verify-email?token=${token}`))
 }
 
 export async function register(
@@ -64,6 +70,8 @@ export async function register(
         .values({ email: input.email, username: input.username, passwordHash })
         .returning()
       await tx.insert(channels).values({ ownerId: u!.id, name: u!.username })
+      await recordAudit(tx, { type: 'auth.signup', userId: u!.id, ip: meta.ip })
+      await queueVerificationMail(deps, tx, u!)
       return u!
     })
   } catch (err) {
@@ -75,8 +83,6 @@ export async function register(
       throw new ConflictError('that username is taken', [{ field: 'username', message: 'is taken' }])
     throw err
   }
-  await recordAudit(deps.db, { type: 'auth.signup', userId: user.id, ip: meta.ip })
-  await sendVerificationMail(deps, user)
   return user
 }
 
@@ -118,5 +124,5 @@ export async function resendVerification(deps: Deps, userId: string) {
   if (!user || user.emailVerifiedAt) return
   await limitOrThrow(deps, LIMITS.resendShort, userId)
   await limitOrThrow(deps, LIMITS.resendLong, userId)
-  await sendVerificationMail(deps, user)
+  await deps.db.transaction((tx) => queueVerificationMail(deps, tx, user))
 }

@@ -1,9 +1,9 @@
-import { and, eq } from 'drizzle-orm'
+import { and, eq, isNull } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { call, loginAs, problemOf, setCookie } from '../../test/auth-client.js'
 import { createUser, PASSWORD } from '../../test/factories.js'
 import { createTestApp, manualClock, type TestApp } from '../../test/harness.js'
-import { auditEvents, authSessions } from '../db/schema/index.js'
+import { auditEvents, authSessions, refreshTokens } from '../db/schema/index.js'
 import type { UserRevokedEvent } from './user-events.js'
 
 const clock = manualClock()
@@ -15,6 +15,7 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
+const GRACE_MS = 10_000 // REFRESH_REUSE_GRACE_S's default
 const refresh = (refreshToken: string) => call(t, 'POST', '/api/v1/auth/refresh', { body: { refreshToken } })
 const me = (token: string) => call(t, 'GET', '/api/v1/me', { token })
 
@@ -66,6 +67,7 @@ describe('refresh rotation', () => {
       accessToken: string
       refreshToken: string
     }
+    clock.advance(GRACE_MS) // a replay inside the grace would be taken for a retry
     const events = await revokedEvents(async () => {
       const replay = await refresh(s.refreshToken)
       expect(replay.status).toBe(401)
@@ -83,10 +85,18 @@ describe('refresh rotation', () => {
     expect(events).toEqual([{ userId: s.user.id, reason: 'refresh_token_reuse', sid: expect.any(String) }])
   })
 
-  it('lets only one of two racing refreshes win', async () => {
-    const s = await session()
-    const results = await Promise.all([refresh(s.refreshToken), refresh(s.refreshToken)])
-    expect(results.map((r) => r.status).sort()).toEqual([200, 401])
+  it('with REFRESH_REUSE_GRACE_S=0, lets only one of two racing refreshes win', async () => {
+    const strict = await createTestApp({ now: clock.now, env: { REFRESH_REUSE_GRACE_S: '0' } })
+    try {
+      const user = await createUser(strict.deps)
+      const s = await loginAs(strict, user.email, PASSWORD)
+      const again = () =>
+        call(strict, 'POST', '/api/v1/auth/refresh', { body: { refreshToken: s.refreshToken } })
+      const results = await Promise.all([again(), again()])
+      expect(results.map((r) => r.status).sort()).toEqual([200, 401])
+    } finally {
+      await strict.close()
+    }
   })
 
   it.each([
@@ -101,6 +111,83 @@ describe('refresh rotation', () => {
     const [id] = s.refreshToken.split('.')
     expect((await refresh(`${id}.${'c'.repeat(40)}`)).status).toBe(401)
     expect((await refresh(s.refreshToken)).status).toBe(200)
+  })
+})
+
+type Tokens = { accessToken: string; refreshToken: string }
+
+describe('refresh reuse grace (REFRESH_REUSE_GRACE_S)', () => {
+  it('answers a retry of a lost response with the same successor, and the session lives on', async () => {
+    const s = await session()
+    const lost = await refresh(s.refreshToken)
+    expect(lost.status).toBe(200)
+    const thrownAway = (await lost.json()) as Tokens
+    clock.advance(GRACE_MS - 1000)
+    const retry = await refresh(s.refreshToken)
+    expect(retry.status).toBe(200)
+    const got = (await retry.json()) as Tokens
+    // One chain: the retry gets the head the lost answer carried, not a second live token.
+    expect(got.refreshToken).toBe(thrownAway.refreshToken)
+    expect(setCookie(retry, 'refresh_token')!.pair).toBe(`refresh_token=${got.refreshToken}`)
+    expect((await me(got.accessToken)).status).toBe(200)
+    expect((await me(s.accessToken)).status).toBe(200)
+    const further = await refresh(got.refreshToken)
+    expect(further.status).toBe(200)
+    expect((await me(((await further.json()) as Tokens).accessToken)).status).toBe(200)
+    const reuse = await t.deps.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.userId, s.user.id), eq(auditEvents.type, 'auth.refresh.reuse')))
+    expect(reuse).toEqual([])
+  })
+
+  it('never logs anyone out when many refreshes race with the same token', async () => {
+    const s = await session()
+    let token = s.refreshToken
+    let bodies: Tokens[] = []
+    // A few generations in a row: each is one burst of 8 concurrent refreshes with one token.
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all(Array.from({ length: 8 }, () => refresh(token)))
+      expect(results.map((r) => r.status)).toEqual(Array(8).fill(200))
+      bodies = (await Promise.all(results.map((r) => r.json()))) as Tokens[]
+      expect(new Set(bodies.map((b) => b.refreshToken)).size).toBe(1)
+      for (const b of bodies) expect((await me(b.accessToken)).status).toBe(200)
+      token = bodies[0]!.refreshToken
+    }
+    // Still one chain: the session has exactly one unused token, and it works.
+    const { sid } = await t.deps.tokens.verifyAccess(bodies[0]!.accessToken)
+    const live = await t.deps.db
+      .select()
+      .from(refreshTokens)
+      .where(and(eq(refreshTokens.sessionId, sid), isNull(refreshTokens.usedAt)))
+    expect(live).toHaveLength(1)
+    expect((await refresh(token)).status).toBe(200)
+  })
+
+  it('revokes the family for a replay after the grace, logged and audited', async () => {
+    const s = await session()
+    const next = (await (await refresh(s.refreshToken)).json()) as Tokens
+    clock.advance(GRACE_MS)
+    const events = await revokedEvents(async () => {
+      expect((await refresh(s.refreshToken)).status).toBe(401)
+    })
+    expect((await refresh(next.refreshToken)).status).toBe(401)
+    expect((await me(next.accessToken)).status).toBe(401)
+    expect(events).toEqual([{ userId: s.user.id, reason: 'refresh_token_reuse', sid: expect.any(String) }])
+    const [row] = await t.deps.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.userId, s.user.id), eq(auditEvents.type, 'auth.refresh.reuse')))
+    expect(row).toBeDefined()
+  })
+
+  it('revokes the family for a replay inside the grace once the chain has moved on', async () => {
+    const s = await session()
+    const t1 = (await (await refresh(s.refreshToken)).json()) as Tokens
+    const t2 = (await (await refresh(t1.refreshToken)).json()) as Tokens
+    expect((await refresh(s.refreshToken)).status).toBe(401)
+    expect((await me(t2.accessToken)).status).toBe(401)
+    expect((await refresh(t2.refreshToken)).status).toBe(401)
   })
 })
 
@@ -199,7 +286,13 @@ describe('cookie-authenticated requests (CSRF)', () => {
     })
     expect(res.status).toBe(200)
     const set = setCookie(res, 'refresh_token')!
-    expect(set.pair).toBe(`refresh_token=${((await res.json()) as { refreshToken: string }).refreshToken}`)
+    expect(set.pair).toMatch(/^refresh_token=[a-z0-9]{16}\.[a-z0-9]{40}$/)
+    expect(set.pair).not.toBe(cookieOf(s))
+    const again = await call(t, 'POST', '/api/v1/auth/refresh', {
+      cookie: set.pair,
+      headers: { origin: ORIGIN },
+    })
+    expect(again.status).toBe(200)
   })
 
   it.each([
@@ -256,6 +349,83 @@ describe('cookie-authenticated requests (CSRF)', () => {
       headers: { origin: 'https://evil.example' },
     })
     expect(res.status).toBe(200)
+  })
+})
+
+describe('refresh token delivery: the cookie only, for browsers', () => {
+  const bodyOf = async (res: Response) => (await res.json()) as Record<string, unknown>
+  const login = (user: { email: string }, headers: Record<string, string>) =>
+    call(t, 'POST', '/api/v1/auth/login', { body: { email: user.email, password: PASSWORD }, headers })
+
+  it.each([
+    ['Origin', { origin: ORIGIN }],
+    ['Sec-Fetch-Site', { 'sec-fetch-site': 'same-origin' }],
+  ])(
+    'a browser login (%s) gets the refresh token in the HttpOnly cookie and nowhere else',
+    async (_l, headers) => {
+      const user = await createUser(t.deps)
+      const res = await login(user, headers)
+      expect(res.status).toBe(200)
+      const body = await bodyOf(res)
+      expect(body).not.toHaveProperty('refreshToken')
+      expect(body).toMatchObject({
+        tokenType: 'Bearer',
+        accessToken: expect.any(String),
+        user: { id: user.id },
+      })
+      const cookie = setCookie(res, 'refresh_token')!
+      expect(cookie.attributes).toContain('HttpOnly')
+      const token = cookie.pair.slice('refresh_token='.length)
+      expect(JSON.stringify(body)).not.toContain(token)
+      // …and the cookie refresh answers the same way.
+      const next = await call(t, 'POST', '/api/v1/auth/refresh', {
+        cookie: cookie.pair,
+        headers: { origin: ORIGIN },
+      })
+      expect(next.status).toBe(200)
+      const nextBody = await bodyOf(next)
+      expect(nextBody).not.toHaveProperty('refreshToken')
+      expect(JSON.stringify(nextBody)).not.toContain(setCookie(next, 'refresh_token')!.pair.split('=')[1])
+      expect((await me(nextBody.accessToken as string)).status).toBe(200)
+    },
+  )
+
+  it('a browser that posts a refresh token in the body still gets the successor in the cookie only', async () => {
+    const s = await session()
+    const res = await call(t, 'POST', '/api/v1/auth/refresh', {
+      body: { refreshToken: s.refreshToken },
+      headers: { origin: ORIGIN },
+    })
+    expect(res.status).toBe(200)
+    expect(await bodyOf(res)).not.toHaveProperty('refreshToken')
+    expect(setCookie(res, 'refresh_token')).toBeDefined()
+  })
+
+  it('a browser password change gets its new session in the cookie only', async () => {
+    const s = await session()
+    const res = await call(t, 'POST', '/api/v1/auth/password/change', {
+      token: s.accessToken,
+      body: { currentPassword: PASSWORD, newPassword: 'another long passphrase 42' },
+      headers: { origin: ORIGIN },
+    })
+    expect(res.status).toBe(200)
+    expect(await bodyOf(res)).not.toHaveProperty('refreshToken')
+  })
+
+  it('API clients (no Origin, no Sec-Fetch-Site) keep getting it in the body, as API.md promises', async () => {
+    const user = await createUser(t.deps)
+    // Node's fetch sends Sec-Fetch-Mode on its own: that alone does not make a browser.
+    const res = await login(user, { 'sec-fetch-mode': 'cors' })
+    const body = await bodyOf(res)
+    expect(Object.keys(body).sort()).toEqual([
+      'accessToken',
+      'expiresIn',
+      'refreshToken',
+      'tokenType',
+      'user',
+    ])
+    const next = await refresh(body.refreshToken as string)
+    expect(await bodyOf(next)).toHaveProperty('refreshToken', expect.stringMatching(/^[a-z0-9]{16}\./))
   })
 })
 

@@ -1,11 +1,11 @@
 /**
  * @module accounts/sessions — login sessions and their rotating refresh tokens (`id.secret`).
- * Each refresh token works once; presenting a used one is reuse (RFC 9700 §4.14.2) and revokes the
- * whole family. Revoking a session also marks its `sid` in Redis so its access tokens die at once.
+ * Rotation and reuse detection live in refresh-rotation.ts. Revoking a session also marks its `sid`
+ * in Redis so its access tokens die at once.
  */
 import { and, desc, eq, gt, isNull } from 'drizzle-orm'
 import type { Config } from '../config.js'
-import { authSessions, refreshTokens } from '../db/schema/index.js'
+import { type AuthSession, authSessions, refreshTokens } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
 import { hashesEqual, randomId, sha256Hex } from '../lib/secrets.js'
 
@@ -16,7 +16,22 @@ export const SESSION_TTL_MS = 12 * 3600_000
 export const REMEMBER_IDLE_MS = 14 * 24 * 3600_000
 export const SESSION_IDLE_MS = 2 * 3600_000
 
-const REFRESH_RE = /^([a-z0-9]{16})\.([a-z0-9]{40})$/
+/**
+ * Whether a session is over at `now`: revoked, past its absolute end, or idle too long. The one
+ * definition, used by refresh (no new tokens) and by the chat hub (its sockets close).
+ */
+export function sessionEnded(
+  session: Pick<AuthSession, 'revokedAt' | 'expiresAt' | 'lastUsedAt' | 'createdAt' | 'remember'>,
+  now: number,
+): boolean {
+  if (session.revokedAt) return true
+  const idleMs = session.remember ? REMEMBER_IDLE_MS : SESSION_IDLE_MS
+  const lastActive = session.lastUsedAt ?? session.createdAt
+  return session.expiresAt.getTime() <= now || lastActive.getTime() + idleMs <= now
+}
+
+/** `<16-char id>.<40-char secret>`, both from lib/secrets' alphabet. */
+export const REFRESH_RE = /^([a-z0-9]{16})\.([a-z0-9]{40})$/
 
 /** Only the access-token lifetime is read from config, so a CLI can build these deps by hand. */
 export type SessionDeps = Pick<Deps, 'db' | 'redis' | 'keys' | 'now'> & {
@@ -50,57 +65,6 @@ export async function createSession(
     .returning()
   const refreshToken = await issueRefreshToken(deps, session!.id)
   return { session: session!, refreshToken }
-}
-
-export type RotateResult =
-  | { ok: true; userId: string; sessionId: string; remember: boolean; expiresAt: Date; refreshToken: string }
-  | {
-      ok: false
-      reason: 'malformed' | 'unknown' | 'expired' | 'revoked' | 'reused'
-      userId?: string
-      sessionId?: string
-    }
-
-export async function rotateRefreshToken(deps: SessionDeps, presented: string): Promise<RotateResult> {
-  const m = REFRESH_RE.exec(presented)
-  if (!m) return { ok: false, reason: 'malformed' }
-  const [, id, secret] = m as unknown as [string, string, string]
-  const now = new Date(deps.now())
-  const [row] = await deps.db
-    .select({ token: refreshTokens, session: authSessions })
-    .from(refreshTokens)
-    .innerJoin(authSessions, eq(authSessions.id, refreshTokens.sessionId))
-    .where(eq(refreshTokens.id, id))
-  if (!row || !hashesEqual(sha256Hex(secret), row.token.secretHash)) return { ok: false, reason: 'unknown' }
-  const { session } = row
-  if (session.revokedAt)
-    return { ok: false, reason: 'revoked', userId: session.userId, sessionId: session.id }
-  const idleMs = session.remember ? REMEMBER_IDLE_MS : SESSION_IDLE_MS
-  const lastActive = session.lastUsedAt ?? session.createdAt
-  if (session.expiresAt <= now || lastActive.getTime() + idleMs <= now.getTime()) {
-    await revokeSession(deps, session.id, 'expired')
-    return { ok: false, reason: 'expired', userId: session.userId, sessionId: session.id }
-  }
-  // Claim the token atomically; losing the race means someone else already used it.
-  const claimed = await deps.db
-    .update(refreshTokens)
-    .set({ usedAt: now })
-    .where(and(eq(refreshTokens.id, id), isNull(refreshTokens.usedAt)))
-    .returning({ id: refreshTokens.id })
-  if (claimed.length === 0) {
-    await revokeSession(deps, session.id, 'refresh_token_reuse')
-    return { ok: false, reason: 'reused', userId: session.userId, sessionId: session.id }
-  }
-  await deps.db.update(authSessions).set({ lastUsedAt: now }).where(eq(authSessions.id, session.id))
-  const refreshToken = await issueRefreshToken(deps, session.id)
-  return {
-    ok: true,
-    userId: session.userId,
-    sessionId: session.id,
-    remember: session.remember,
-    expiresAt: session.expiresAt,
-    refreshToken,
-  }
 }
 
 async function markSidsRevoked(deps: SessionDeps, sids: string[]) {

@@ -7,6 +7,7 @@
  * so neither welcome history nor resume ever returns them.
  */
 import { and, asc, desc, eq, gt, inArray, isNull, lt, max } from 'drizzle-orm'
+import { z } from 'zod'
 import type { Db } from '../db/client.js'
 import { channels, chatMessages, users } from '../db/schema/index.js'
 import type { Redis } from '../redis/client.js'
@@ -14,6 +15,25 @@ import type { Keys } from '../redis/keys.js'
 import type { ChatFrame, ChatRole } from './protocol.js'
 
 type Snapshot = { seq: number; covered: number; frames: ChatFrame[] }
+
+const StoredFrame = z.object({
+  type: z.literal('chat'),
+  id: z.string().min(1),
+  seq: z.number().int().positive(),
+  user: z.object({ username: z.string(), role: z.enum(['owner', 'moderator', 'admin', 'user']) }),
+  text: z.string(),
+  ts: z.string(),
+})
+
+export function parseStoredFrame(json: string | undefined): ChatFrame | null {
+  if (!json) return null
+  try {
+    const parsed = StoredFrame.safeParse(JSON.parse(json))
+    return parsed.success ? parsed.data : null
+  } catch {
+    return null
+  }
+}
 
 export interface ChatHistory {
   /** The newest `limit` messages with seq ≤ the current seq, and that seq. */
@@ -64,11 +84,13 @@ export function createChatHistory(opts: {
     })
   }
 
+  /** Frames read back from Redis are validated: a malformed entry is skipped, never thrown. */
   function parseEntries(entries: [string, string[]][]): ChatFrame[] {
     const out: ChatFrame[] = []
     for (const [, fields] of entries) {
       const i = fields.indexOf('f')
-      if (i >= 0 && fields[i + 1]) out.push(JSON.parse(fields[i + 1]!) as ChatFrame)
+      const frame = i >= 0 ? parseStoredFrame(fields[i + 1]) : null
+      if (frame) out.push(frame)
     }
     return out
   }

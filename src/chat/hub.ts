@@ -8,12 +8,14 @@
  * - Joining is gap-free: the socket is added to the room (live frames queue), the subscription
  *   is confirmed, and only then is history read; queued frames the welcome already covers are
  *   dropped by seq.
- * - Shared timers, not per-socket ones: ping/pong liveness, presence refresh, viewer counts.
+ * - Shared timers, not per-socket ones: ping/pong liveness, presence refresh, viewer counts, and
+ *   the session check that closes sockets whose login session ran out (session-watch.ts).
  */
 import { randomBytes } from 'node:crypto'
 import { eq } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { users } from '../db/schema/index.js'
+import { type Every, every } from '../lib/every.js'
 import type { Presence } from '../presence/presence.js'
 import { pushViewers, refreshPresence } from '../presence/viewers.js'
 import type { SocketAdmission } from './admission.js'
@@ -24,6 +26,7 @@ import type { ChatDeps } from './index.js'
 import { CloseCode, type ServerFrame } from './protocol.js'
 import { Room } from './room.js'
 import { applyControl, applyStream } from './room-events.js'
+import { endedSessions, SESSION_CHECK_INTERVAL_MS } from './session-watch.js'
 
 export const WELCOME_HISTORY = 50
 const ROOM_LINGER_MS = 5000
@@ -42,7 +45,7 @@ export class ChatHub {
   readonly ready: Promise<void>
   private readonly instanceId = randomBytes(5).toString('base64url')
   private connSeq = 0
-  private timers: NodeJS.Timeout[] = []
+  private timers: Every[] = []
   private subscriberWasReady = false
 
   constructor(private readonly d: HubDeps) {
@@ -244,6 +247,32 @@ export class ChatHub {
     }
   }
 
+  /**
+   * Closes (4501) every socket whose login session is over for any reason: idle or absolute
+   * expiry, which nobody announces, or a revocation whose pub/sub message was lost. One query
+   * per 1,000 distinct sids of this instance (start()'s timer; tests call it directly).
+   */
+  async checkSessions(): Promise<number> {
+    const bySid = new Map<string, Conn[]>()
+    for (const conns of this.byUser.values())
+      for (const conn of conns) {
+        const sid = conn.identity!.sid
+        const list = bySid.get(sid)
+        if (list) list.push(conn)
+        else bySid.set(sid, [conn])
+      }
+    if (bySid.size === 0) return 0
+    const ended = await endedSessions(this.d.db, bySid.keys(), this.d.now())
+    let closed = 0
+    for (const sid of ended)
+      for (const conn of bySid.get(sid) ?? []) {
+        conn.close(CloseCode.SESSION_ENDED, 'session ended')
+        this.leave(conn)
+        closed++
+      }
+    return closed
+  }
+
   /** This instance's sockets of one user, in any channel. */
   connsOf(userId: string): Conn[] {
     return [...(this.byUser.get(userId) ?? [])]
@@ -283,29 +312,20 @@ export class ChatHub {
 
   start(): void {
     const { config, log } = this.d
-    const every = (ms: number, fn: () => unknown, what: string) => {
-      let running = false
-      const t = setInterval(async () => {
-        if (running) return
-        running = true
-        try {
-          await fn()
-        } catch (err) {
-          log.warn({ err: (err as Error).message }, `chat: ${what} failed`)
-        } finally {
-          running = false
-        }
-      }, ms)
-      t.unref()
+    const job = (ms: number, fn: () => unknown, what: string) => {
+      const t = every(ms, fn, {
+        onError: (err) => log.warn({ err: (err as Error).message }, `chat: ${what} failed`),
+      })
       this.timers.push(t)
     }
-    every(config.CHAT_PING_INTERVAL_S * 1000, () => this.heartbeat(), 'heartbeat')
-    every(
+    job(config.CHAT_PING_INTERVAL_S * 1000, () => this.heartbeat(), 'heartbeat')
+    job(
       Math.max(1000, Math.floor((config.PRESENCE_TTL_S * 1000) / 3)),
       () => this.refreshPresence(),
       'presence refresh',
     )
-    every(config.VIEWERS_PUSH_INTERVAL_MS, () => this.pushViewers(), 'viewer count')
+    job(config.VIEWERS_PUSH_INTERVAL_MS, () => this.pushViewers(), 'viewer count')
+    job(SESSION_CHECK_INTERVAL_MS, () => this.checkSessions(), 'session check')
   }
 
   private closeAll(code: number, reason: string): Conn[] {
@@ -317,7 +337,7 @@ export class ChatHub {
 
   /** Stops the timers and closes every socket with "going away" so clients reconnect elsewhere. */
   async shutdown(graceMs = 1000): Promise<void> {
-    for (const t of this.timers) clearInterval(t)
+    for (const t of this.timers) t.stop()
     this.timers = []
     const byRoom = new Map<string, string[]>()
     for (const room of this.rooms.values())

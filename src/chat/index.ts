@@ -4,6 +4,7 @@
  */
 
 import type { Deps } from '../deps.js'
+import { every } from '../lib/every.js'
 import { createRedisPresence, type Presence } from '../presence/presence.js'
 import { createSocketAdmission, type SocketAdmission } from './admission.js'
 import { type ChatBroker, createRedisChatBroker } from './broker.js'
@@ -46,12 +47,12 @@ export function createChat(d: ChatDeps): Chat {
 
 /** Deletes chat older than CHAT_RETENTION_DAYS every 10 minutes (harmless if several instances do it). */
 export function startChatRetention(d: Pick<Deps, 'db' | 'config' | 'log' | 'now'>, intervalMs = 10 * 60_000) {
-  const run = () =>
-    purgeExpiredMessages(d.db, d.config.CHAT_RETENTION_DAYS, d.now()).then(
-      (n) => n > 0 && d.log.info({ deleted: n }, 'chat: retention purge'),
-      (err) => d.log.warn({ err: (err as Error).message }, 'chat: retention purge failed'),
-    )
-  const timer = setInterval(run, intervalMs)
-  timer.unref()
-  return { stop: () => clearInterval(timer) }
+  return every(
+    intervalMs,
+    async () => {
+      const n = await purgeExpiredMessages(d.db, d.config.CHAT_RETENTION_DAYS, d.now())
+      if (n > 0) d.log.info({ deleted: n }, 'chat: retention purge')
+    },
+    { onError: (err) => d.log.warn({ err: (err as Error).message }, 'chat: retention purge failed') },
+  )
 }

@@ -1,7 +1,9 @@
+import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { type Instance, startInstances, TestSocket, withSockets } from '../../test/chat-client.js'
 import { createUser } from '../../test/factories.js'
+import { channels } from '../db/schema/index.js'
 import { createKeys } from '../redis/keys.js'
 import { CloseCode } from './protocol.js'
 
@@ -89,6 +91,40 @@ describe('losing the Redis subscription', () => {
       await withSockets(async (track) => {
         const again = track(await TestSocket.join(inst.url(ch)))
         expect(again.welcome.type).toBe('welcome')
+      })
+    } finally {
+      await own.close()
+    }
+  })
+})
+
+describe('room state after a resubscription', () => {
+  it('reloads what it missed while deaf: a stream that went live meanwhile shows live to the next socket', async () => {
+    const own = await startInstances(1)
+    const inst = own.instances[0]!
+    try {
+      const owner = await createUser(inst.deps)
+      const ch = owner.username
+      const s = await TestSocket.join(inst.url(ch))
+      expect(s.welcome).toMatchObject({ live: false })
+      // Deaf: the subscriber is down while the stream goes live (its online event is missed).
+      inst.deps.redisSub.disconnect(false)
+      const [channel] = await inst.deps.db.select().from(channels).where(eq(channels.name, ch))
+      await inst.deps.live.publish({
+        channel: ch,
+        channelId: channel!.id,
+        userId: owner.id,
+        keyId: 'k-resub',
+        node: 'n1',
+        clientId: '1',
+        maxSessionS: 3600,
+      })
+      await inst.deps.redisSub.connect()
+      expect((await s.closed).code).toBe(CloseCode.RESYNC)
+      // The room outlived its sockets (linger) with a cache from before: it must have reloaded it.
+      await withSockets(async (track) => {
+        const again = track(await TestSocket.join(inst.url(ch)))
+        expect(again.welcome).toMatchObject({ live: true, status: 'live' })
       })
     } finally {
       await own.close()

@@ -15,7 +15,7 @@ export const CloseCode = {
   RESYNC: 4000,
   /** The socket's unsent bytes passed CHAT_MAX_BUFFERED_BYTES: reconnect and resume. */
   TOO_SLOW: 4008,
-  /** Logout, password reset, account disabled: the ticket's session is over. */
+  /** Logout, password reset, account disabled, idle or absolute expiry: the ticket's session is over. */
   SESSION_ENDED: 4501,
   /** A frame larger than CHAT_MAX_FRAME_BYTES (frames over 64 KiB get ws's own 1009). */
   FRAME_TOO_LARGE: 4513,

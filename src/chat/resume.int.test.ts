@@ -140,3 +140,22 @@ describe('resume', () => {
     }
   })
 })
+
+describe('what is read back from Redis', () => {
+  it('skips a malformed history entry instead of failing the welcome or the resume', async () => {
+    const { ch, u } = await setup()
+    await withSockets(async (track) => {
+      const sender = track(await TestSocket.join(a.url(ch), { ticket: await u.ticket() }))
+      await sendMany(sender, 1, 2)
+      // Seq 3 is not a frame (another version, a partial write, a hand-typed XADD).
+      await a.deps.redis.xadd(a.deps.keys.chatHistory(ch), '3-0', 'f', '{"type":"chat","seq":"x"')
+      await a.deps.redis.hset(a.deps.keys.chatSeq(ch), 'seq', 3)
+      expect((await sendMany(sender, 4, 4))[0]).toBe(4)
+      const late = track(await TestSocket.join(a.url(ch)))
+      const welcome = await late.next((f) => f.type === 'welcome')
+      expect(seqsOf(welcome.history as Frame[])).toEqual([1, 2, 4])
+      // Resume pages back from what the welcome covered: nothing older is missing.
+      expect(seqsOf(await resumeAll(late, 0))).toEqual([])
+    })
+  })
+})

@@ -28,6 +28,13 @@ export async function redeemTicket(
   if (!TICKET_RE.test(ticket)) return null
   const raw = await deps.redis.getdel(deps.keys.chatTicket(hashOf(ticket)))
   if (!raw) return null
-  const claims = JSON.parse(raw) as TicketClaims
-  return typeof claims.userId === 'string' && typeof claims.sid === 'string' ? claims : null
+  let claims: Partial<TicketClaims> | null
+  try {
+    claims = JSON.parse(raw) as Partial<TicketClaims> | null
+  } catch {
+    return null // not ours: refuse like an unknown ticket, never crash the upgrade
+  }
+  return typeof claims?.userId === 'string' && typeof claims.sid === 'string'
+    ? (claims as TicketClaims)
+    : null
 }

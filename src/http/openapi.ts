@@ -22,7 +22,15 @@ type Op = {
   tag: string
   params?: string[]
   query?: Record<string, string>
+  /** A named schema under components.schemas for the success body. */
+  okSchema?: keyof typeof SCHEMAS
+  description?: string
 }
+
+const REFRESH_DELIVERY =
+  'Browsers — requests carrying `Origin` or `Sec-Fetch-Site`, which browsers add to every POST and page ' +
+  'scripts cannot remove — get the refresh token ONLY as the HttpOnly cookie, never in the body. API ' +
+  'clients (no such headers) get it in the body as `refreshToken` (and the cookie too).'
 
 const OPS: Record<string, Record<string, Op>> = {
   '/api/v1/auth/register': {
@@ -48,16 +56,23 @@ const OPS: Record<string, Record<string, Op>> = {
     post: {
       tag: 'auth',
       summary: 'Log in; returns an access token and a rotating refresh token',
+      description: REFRESH_DELIVERY,
       body: LoginBody,
       ok: 200,
+      okSchema: 'TokenPair',
     },
   },
   '/api/v1/auth/refresh': {
     post: {
       tag: 'auth',
       summary: 'Exchange a refresh token (body or cookie) for new tokens',
+      description:
+        'Each refresh token works once. Presented again within REFRESH_REUSE_GRACE_S (default 10 s) of its ' +
+        'rotation — a lost response, two tabs — it yields the same successor; later, the whole session is ' +
+        `revoked (401). The cookie needs an Origin from ALLOWED_ORIGINS. ${REFRESH_DELIVERY}`,
       body: RefreshBody,
       ok: 200,
+      okSchema: 'TokenPair',
     },
   },
   '/api/v1/auth/logout': {
@@ -86,9 +101,11 @@ const OPS: Record<string, Record<string, Op>> = {
       tag: 'auth',
       summary:
         'Change the password (needs the current one); ends every session and returns tokens for a new one',
+      description: REFRESH_DELIVERY,
       auth: true,
       body: ChangePasswordBody,
       ok: 200,
+      okSchema: 'TokenPair',
     },
   },
   '/api/v1/auth/availability': {
@@ -243,6 +260,23 @@ const Problem = {
   },
 }
 
+const TokenPair = {
+  type: 'object',
+  required: ['accessToken', 'tokenType', 'expiresIn', 'user'],
+  properties: {
+    accessToken: { type: 'string', description: 'EdDSA JWT; send as `Authorization: Bearer`' },
+    tokenType: { const: 'Bearer' },
+    expiresIn: { type: 'integer', description: 'seconds' },
+    refreshToken: {
+      type: 'string',
+      description: 'Only for API clients; absent for browsers (HttpOnly cookie only).',
+    },
+    user: { type: 'object' },
+  },
+}
+
+const SCHEMAS = { Problem, TokenPair }
+
 export function openApiDocument(serverUrl: string) {
   const paths: Record<string, Record<string, unknown>> = {}
   for (const [path, methods] of Object.entries(OPS)) {
@@ -251,6 +285,7 @@ export function openApiDocument(serverUrl: string) {
       paths[path][method] = {
         tags: [op.tag],
         summary: op.summary,
+        ...(op.description ? { description: op.description } : {}),
         ...(op.auth ? { security: [{ bearer: [] }] } : {}),
         parameters: [
           ...(op.params ?? []).map((name) => ({
@@ -275,7 +310,16 @@ export function openApiDocument(serverUrl: string) {
             }
           : {}),
         responses: {
-          [op.ok]: { description: 'success' },
+          [op.ok]: {
+            description: 'success',
+            ...(op.okSchema
+              ? {
+                  content: {
+                    'application/json': { schema: { $ref: `#/components/schemas/${op.okSchema}` } },
+                  },
+                }
+              : {}),
+          },
           default: {
             description: 'error',
             content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
@@ -291,7 +335,7 @@ export function openApiDocument(serverUrl: string) {
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: { Problem },
+      schemas: SCHEMAS,
     },
   }
 }

@@ -19,20 +19,23 @@ export function every(
   let again = false
   let stopped = false
   const tick = (): Promise<void> => {
-    running ??= (async () => {
+    if (running) return running
+    const run = (async () => {
       try {
         await fn()
       } catch (err) {
         opts.onError?.(err)
-      } finally {
-        running = null
-        // A wake-up that arrived mid-run may be about work this run did not see.
-        if (again && !stopped) {
-          again = false
-          void tick()
-        }
       }
     })()
+    // Cleared in a callback that runs after this assignment, even when fn returned synchronously.
+    running = run.finally(() => {
+      running = null
+      // A wake-up that arrived mid-run may be about work this run did not see.
+      if (again && !stopped) {
+        again = false
+        void tick()
+      }
+    })
     return running
   }
   const timer = ms > 0 ? setInterval(tick, ms) : undefined

@@ -6,7 +6,12 @@ const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789'
 
 /** `length` characters of 5 bits each from the CSPRNG (32-letter alphabet, so no modulo bias). */
 export function randomId(length: number): string {
-  const bytes = randomBytes(length)
+  return idFromBytes(randomBytes(length), length)
+}
+
+/** The same encoding over bytes from elsewhere (a KDF): one character per byte, 5 bits each. */
+export function idFromBytes(bytes: Uint8Array, length: number): string {
+  if (bytes.length < length) throw new RangeError('not enough bytes')
   let out = ''
   for (let i = 0; i < length; i++) out += ALPHABET[bytes[i]! & 31]
   return out

@@ -60,7 +60,7 @@ export async function applyToHistory(db: Db, e: StreamEvent): Promise<void> {
 async function touchKey(db: Db, keyId: string, at: number) {
   await db
     .update(streamKeys)
-    .set({ lastUsedAt: sql`greatest(${streamKeys.lastUsedAt}, ${new Date(at)})` })
+    .set({ lastUsedAt: sql`greatest(${streamKeys.lastUsedAt}, ${new Date(at).toISOString()}::timestamptz)` })
     .where(eq(streamKeys.id, keyId))
 }
 

@@ -8,6 +8,7 @@
  * drop_idle_publisher is only the backstop.
  * Every instance runs this; the registry's transitions are atomic and idempotent.
  */
+import { every } from '../lib/every.js'
 import type { Logger } from '../log.js'
 import type { IngestControl } from './ingest-control.js'
 import type { LiveRegistry } from './registry.js'
@@ -68,20 +69,9 @@ export function createReconciler(o: Opts) {
 
 export function startReconciler(o: Opts) {
   const { reconcile } = createReconciler(o)
-  let running = false
-  const tick = async () => {
-    if (running) return
-    running = true
-    try {
-      await reconcile()
-    } catch (err) {
-      o.log.warn({ err: (err as Error).message }, 'reconcile failed')
-    } finally {
-      running = false
-    }
-  }
-  void tick() // at start
-  const timer = o.intervalMs > 0 ? setInterval(tick, o.intervalMs) : undefined
-  timer?.unref()
-  return { stop: () => clearInterval(timer) }
+  // At start, then periodically; every() never overlaps two runs.
+  return every(o.intervalMs, reconcile, {
+    immediate: true,
+    onError: (err) => o.log.warn({ err: (err as Error).message }, 'reconcile failed'),
+  })
 }

@@ -1,7 +1,9 @@
+import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUser, streamKeyFor } from '../../test/factories.js'
 import { createTestApp, fromPeer, manualClock, type TestApp } from '../../test/harness.js'
-import { historyRow } from '../../test/support/live-helpers.js'
+import { effectsSettled, historyRow } from '../../test/support/live-helpers.js'
+import { streamKeys } from '../db/schema/index.js'
 
 const clock = manualClock()
 let t: TestApp
@@ -87,6 +89,10 @@ describe('on_publish', () => {
     expect(entry).toMatchObject({ state: 'live', node: 'n1', clientId: String(b.clientId), keyId: b.keyId })
     const row = await historyRow(t.deps, entry!.sessionId)
     expect(row).toMatchObject({ ingestNode: 'n1', clientId: String(b.clientId), endedAt: null })
+    // The key's lastUsedAt follows from the same event, and nothing is left to retry.
+    await effectsSettled(t.deps)
+    const [key] = await t.deps.db.select().from(streamKeys).where(eq(streamKeys.id, b.keyId))
+    expect(key!.lastUsedAt).not.toBeNull()
   })
 
   it('judges the real key when the publish URL injects name= and call= args', async () => {

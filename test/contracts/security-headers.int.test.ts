@@ -59,6 +59,44 @@ describe('security headers', () => {
     expectSecurityHeaders(last!, '429')
   })
 
+  it("limit connect-src to the app's own origins, in http(s) and ws(s) form", async () => {
+    const connectSrc = (res: Response) =>
+      /(?:^|;)\s*connect-src ([^;]*)/
+        .exec(res.headers.get('content-security-policy') ?? '')![1]!
+        .trim()
+        .split(/\s+/)
+    expect(connectSrc(await call(t, 'GET', '/healthz'))).toEqual([
+      "'self'",
+      'http://localhost:8080',
+      'ws://localhost:8080',
+    ])
+    expect(connectSrc(await call(https, 'GET', '/healthz'))).toEqual([
+      "'self'",
+      'https://live.example',
+      'wss://live.example',
+    ])
+    const multi = await createTestApp({
+      env: {
+        PUBLIC_URL: 'https://live.example',
+        ALLOWED_ORIGINS: 'https://live.example,https://www.live.example',
+      },
+    })
+    try {
+      const sources = connectSrc(await call(multi, 'GET', '/healthz'))
+      expect(sources).toEqual([
+        "'self'",
+        'https://live.example',
+        'wss://live.example',
+        'https://www.live.example',
+        'wss://www.live.example',
+      ])
+      // Never a bare scheme (ws:, wss:, https:) or a wildcard: that would allow any host.
+      for (const s of sources) expect(s).not.toMatch(/^(?:[a-z]+:|\*.*)$/)
+    } finally {
+      await multi.close()
+    }
+  })
+
   it('add HSTS only when the public URL is https', async () => {
     expect((await call(t, 'GET', '/healthz')).headers.get('strict-transport-security')).toBeNull()
     const res = await call(https, 'GET', '/healthz')

@@ -136,7 +136,10 @@ describe('two ingest nodes', () => {
       await fetch(`${a.http}/api/v1/channels/${bob.channel}/kick`, { method: 'POST', headers: bob.auth })
       await waitFor(() => pubB.exited.then(() => true), { timeoutMs: 5_000, what: 'bob dropped' })
       expect(await channelStatus(a.http, alice.channel)).toBe('live')
-      const [s] = await sessionsOf(stack.deps, bob.keyId)
+      const [s] = await waitFor(async () => {
+        const rows = await sessionsOf(stack.deps, bob.keyId)
+        return rows[0]?.endedAt ? rows : null
+      })
       expect(s).toMatchObject({ ingestNode: 'edge-b', endReason: 'kicked' })
     } finally {
       await Promise.all([pubA.stop(), pubB.stop()])

@@ -83,3 +83,14 @@ export async function historyRow(
     { what: `history row of session ${sessionId}` },
   )
 }
+
+/** Resolves once the live-effects group has nothing pending: every event applied, none failing. */
+export async function effectsSettled(deps: Pick<Deps, 'redis' | 'keys'>) {
+  await waitFor(
+    async () => {
+      const [pending] = (await deps.redis.xpending(deps.keys.events(), 'live-effects')) as [number]
+      return pending === 0
+    },
+    { what: 'every lifecycle event applied' },
+  )
+}

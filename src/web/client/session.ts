@@ -8,7 +8,9 @@
  *   tokens work once, and presenting a used one revokes the whole session, so two tabs must never
  *   refresh at the same moment with the same cookie: refreshes are serialized across every tab of
  *   the origin with a Web Lock (the second tab's request leaves after the first one's Set-Cookie
- *   has landed, so it carries the new token).
+ *   has landed, so it carries the new token). Within the page, `pending` makes concurrent callers
+ *   share one request. Should a refresh still race (no Web Locks, a response lost to navigation),
+ *   the server's REFRESH_REUSE_GRACE_S answers the retry with the same successor.
  * - `live_user=<username>` is a readable, non-secret hint set at login: it spares anonymous
  *   viewers a refresh request that can only fail, and lets the server draw the top bar right.
  */
@@ -55,7 +57,11 @@ function clearHint(): void {
   window.dispatchEvent(new CustomEvent('live:signed-out'))
 }
 
-/** Takes the tokens from a login (or refresh) response; the refresh token in it is ignored. */
+/**
+ * Takes the tokens from a login (or refresh) response. The server never puts the refresh token in
+ * a browser's response body (it recognises browsers by Origin / Sec-Fetch-Site): the cookie is
+ * the only copy.
+ */
 export function adopt(res: TokenResponse): Session {
   session = { token: res.accessToken, expiresAt: Date.now() + res.expiresIn * 1000, user: res.user }
   setHint(res.user.username)

@@ -1,25 +1,102 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { compactCount, hueOf, liveFor, safeNext, uptime, viewersLabel } from './format.js'
 
 describe('safeNext', () => {
-  it('keeps same-origin paths', () => {
-    expect(safeNext('/c/alice')).toBe('/c/alice')
-    expect(safeNext('/dashboard?tab=keys')).toBe('/dashboard?tab=keys')
+  it.each([
+    ['/c/alice', '/c/alice'],
+    ['/dashboard?tab=keys', '/dashboard?tab=keys'],
+    ['/c/alice#chat', '/c/alice#chat'],
+    ['/', '/'],
+    ['/c/alice/../bob', '/c/bob'],
+    ['/c/caf%C3%A9', '/c/caf%C3%A9'],
+  ])('keeps the same-origin path %j', (next, expected) => {
+    expect(safeNext(next)).toBe(expected)
   })
 
-  it('refuses anything that could leave the site after login', () => {
-    for (const next of [
-      'https://evil.example',
-      '//evil.example',
-      '/\\evil.example',
-      'javascript:alert(1)',
-      'c/alice',
-      '',
-    ]) {
-      expect(safeNext(next), next).toBe('/dashboard')
-    }
+  it.each([
+    'https://evil.example',
+    'http:evil.example',
+    'HTTPS://evil.example',
+    '//evil.example',
+    '///evil.example',
+    '/\\evil.example',
+    '\\\\evil.example',
+    '\\/evil.example',
+    '/\t/evil.example',
+    '/\n/evil.example',
+    '/\r\n/evil.example',
+    '\t//evil.example',
+    ' //evil.example',
+    '/ /evil.example',
+    '/\u3000/evil.example',
+    '/\u0000/evil.example',
+    'javascript:alert(1)',
+    'JaVaScRiPt:alert(1)',
+    ' javascript:alert(1)',
+    'data:text/html,<script>alert(1)</script>',
+    '%2F%2Fevil.example',
+    '/%2F%2Fevil.example',
+    '/%2f/evil.example',
+    '/%5Cevil.example',
+    '/%5cevil.example',
+    '/%09/evil.example',
+    '/%0A/evil.example',
+    '/%252F%252Fevil.example',
+    '/%25252F%25252Fevil.example',
+    '/%2525252F%2525252Fevil.example',
+    '/%E0%A4%A',
+    '/..//evil.example',
+    '/./\\evil.example',
+    'c/alice',
+    'evil.example',
+    '',
+  ])('sends %j to the fallback', (next) => {
+    expect(safeNext(next)).toBe('/dashboard')
+  })
+
+  it('falls back for an absurdly long next', () => {
+    expect(safeNext(`/${'a'.repeat(3000)}`)).toBe('/dashboard')
+  })
+
+  it('falls back when there is no next', () => {
     expect(safeNext(null, '/')).toBe('/')
     expect(safeNext(undefined)).toBe('/dashboard')
+  })
+
+  it('always yields one leading slash and a path on this origin, whatever the input', () => {
+    const base = 'https://live.example'
+    const tricky = fc.constantFrom(
+      '/',
+      '\\',
+      '%2F',
+      '%5C',
+      '%25',
+      '\t',
+      '\n',
+      ' ',
+      ':',
+      '.',
+      '@',
+      'evil',
+      '?',
+      '#',
+    )
+    const input = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.array(tricky, { maxLength: 12 }).map((parts) => parts.join('')),
+      fc.webUrl(),
+    )
+    fc.assert(
+      fc.property(input, (next) => {
+        const out = safeNext(next)
+        expect(out.startsWith('/')).toBe(true)
+        expect(out.startsWith('//')).toBe(false)
+        expect(out.startsWith('/\\')).toBe(false)
+        expect(new URL(out, base).origin).toBe(base)
+      }),
+      { numRuns: 2000 },
+    )
   })
 })
 

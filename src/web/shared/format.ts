@@ -45,8 +45,45 @@ export function dateTime(iso: string): string {
   })
 }
 
-/** Only same-origin paths: `?next=` must never send a user to another site after login. */
+const PROBE_ORIGIN = 'http://next.invalid'
+/** Control characters, any whitespace (browsers drop tabs and newlines inside URLs) and backslashes (read as `/`). */
+const UNSAFE_CHAR = /[\p{Cc}\s\\]/u
+const leavesSite = (p: string) => !p.startsWith('/') || p.startsWith('//') || UNSAFE_CHAR.test(p)
+
+/**
+ * `?next=` after login: only a path on this origin, anything else becomes `fallback`. The one
+ * place this is decided (the login page and every `next` link go through it).
+ *
+ * Refused: absolute and scheme URLs (`https:`, `javascript:`), protocol-relative `//host`, `/\host`
+ * (browsers read `\` as `/`), tabs, newlines and other whitespace (browsers strip them, so
+ * `/\t/host` is `//host`), and the same tricks percent-encoded (`/%2F%2Fhost`, `/%5Chost`, also
+ * double-encoded): every decoding layer must pass too. Finally the path is resolved against a
+ * probe origin and must stay on it, and its normalised form must not start with `//` either
+ * (`/..//host` resolves to `//host`).
+ */
 export function safeNext(next: string | null | undefined, fallback = '/dashboard'): string {
-  if (!next?.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return fallback
-  return next
+  if (typeof next !== 'string' || next.length > 2048) return fallback
+  // Each percent-decoding layer must be safe too; more than a few layers is itself suspicious.
+  let layer = next
+  for (let depth = 0; ; depth++) {
+    if (leavesSite(layer)) return fallback
+    let decoded: string
+    try {
+      decoded = decodeURIComponent(layer)
+    } catch {
+      return fallback // malformed escapes: nothing we want to navigate to
+    }
+    if (decoded === layer) break
+    if (depth === 3) return fallback
+    layer = decoded
+  }
+  let url: URL
+  try {
+    url = new URL(next, PROBE_ORIGIN)
+  } catch {
+    return fallback
+  }
+  if (url.origin !== PROBE_ORIGIN) return fallback
+  const path = url.pathname + url.search + url.hash
+  return leavesSite(path) ? fallback : path
 }
