@@ -1,11 +1,14 @@
 /**
  * Ingest node entry point for containers (`node dist/scripts/ingest.js`): renders
  * nginx/nginx.conf.template from the environment with the same validating renderer the dev stack
- * and tests use, runs nginx in the foreground, logs to stdout/stderr, and stops it on SIGTERM.
+ * and tests use, runs the node's two nginx processes (RTMP ingest, HTTP edge) in the foreground,
+ * logs to stdout/stderr, stops both on SIGTERM, and exits when either dies (so the container's
+ * restart policy brings back a whole node, never half of one).
  */
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { startNginx } from './lib/nginx.js'
+import { isAlive } from './lib/proc.js'
 
 const env = process.env
 const int = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback)
@@ -19,14 +22,16 @@ const list = (name: string) =>
 const runDir = env.RUN_DIR ?? '/var/lib/live-ingest'
 const logDir = join(runDir, 'logs')
 mkdirSync(logDir, { recursive: true })
-// `docker logs` shows what nginx writes to its log files.
-for (const [file, target] of [
-  ['access.log', '/dev/stdout'],
+// `docker logs` shows what both nginx processes write to their log files.
+const LOG_TARGETS = [
+  ['edge-access.log', '/dev/stdout'],
   ['hook-fallback.log', '/dev/stdout'],
-  ['error.log', '/dev/stderr'],
-]) {
-  rmSync(join(logDir, file!), { force: true })
-  symlinkSync(target!, join(logDir, file!))
+  ['ingest-error.log', '/dev/stderr'],
+  ['edge-error.log', '/dev/stderr'],
+] as const
+for (const [file, target] of LOG_TARGETS) {
+  rmSync(join(logDir, file), { force: true })
+  symlinkSync(target, join(logDir, file))
 }
 
 const hookSecret = env.HOOK_SECRET
@@ -58,6 +63,8 @@ const nginx = await startNginx({
   // Load balancers in front of this node whose X-Forwarded-For is believed; none by default.
   trustedProxies: list('TRUSTED_PROXIES'),
   ...(env.WORKER_CONNECTIONS ? { workerConnections: int('WORKER_CONNECTIONS', 32_768) } : {}),
+  // The edge's worker processes (default one per CPU, at least 2): viewers ≈ workers × connections / 2.
+  ...(env.EDGE_WORKERS ? { edgeWorkers: int('EDGE_WORKERS', 2) } : {}),
 }).catch((err: Error) => {
   console.error(err.message)
   process.exit(1)
@@ -70,8 +77,20 @@ console.log(
   `ingest node ready: rtmp :${int('RTMP_PORT', 1935)}, http :${int('HTTP_PORT', 8080)}${tlsPorts.join('')}`,
 )
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    void nginx.stop().then(() => process.exit(0))
-  })
+let stopping = false
+const stopAndExit = (code: number) => {
+  if (stopping) return
+  stopping = true
+  void nginx.stop().then(() => process.exit(code))
 }
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => stopAndExit(0))
+setInterval(() => {
+  for (const [role, pid] of [
+    ['ingest', nginx.pid],
+    ['edge', nginx.edge.pid],
+  ] as const) {
+    if (isAlive(pid)) continue
+    console.error(`nginx ${role} process ${pid} died; stopping the node`)
+    stopAndExit(1)
+  }
+}, 1000)

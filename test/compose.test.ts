@@ -10,6 +10,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import {
+  DEFAULT_WORKER_CONNECTIONS,
+  edgeCapacity,
+  NGINX_ROLES,
+  renderNginxConfig,
+} from '../scripts/lib/nginx.js'
 import { ConfigSchema, loadConfig } from '../src/config.js'
 
 type Service = {
@@ -20,6 +26,7 @@ type Service = {
   depends_on?: unknown
   secrets?: string[]
   ports?: string[]
+  ulimits?: { nofile?: { soft: number; hard: number } }
 }
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
   services: Record<string, Service>
@@ -75,6 +82,34 @@ describe('docker-compose.yml', () => {
     const entry = readFileSync('scripts/ingest.ts', 'utf8')
     for (const name of Object.keys(ingest.environment ?? {}))
       expect(entry).toMatch(new RegExp(`['.]${name}\\b`))
+  })
+
+  it('shows every log file of both nginx processes in the container output', () => {
+    const opts = {
+      runDir: '/var/lib/live-ingest',
+      nodeId: 'ingest-1',
+      hookSecret: 'a-hook-secret-long-enough',
+      rtmpPort: 1935,
+      internalRtmpPort: 19350,
+      httpPort: 8080,
+      controlPort: 8081,
+      appUpstreams: ['app-1:3000'],
+    }
+    const written = NGINX_ROLES.flatMap((role) =>
+      [...renderNginxConfig(opts, role).matchAll(/_log \S+\/logs\/([\w.-]+)/g)].map((m) => m[1]!),
+    )
+    expect(new Set(written).size).toBeGreaterThanOrEqual(4) // access, hook fallback, an error log per process
+    const entry = readFileSync('scripts/ingest.ts', 'utf8')
+    for (const file of written)
+      expect(entry, file).toMatch(new RegExp(`\\['${file.replace('.', '\\.')}', '/dev/std(out|err)'\\]`))
+  })
+
+  it('gives every edge worker of the ingest container the descriptors its connections need', () => {
+    const ingest = compose.services.ingest!
+    const perWorker = Number(ingest.environment?.WORKER_CONNECTIONS ?? DEFAULT_WORKER_CONNECTIONS)
+    // The limit is per process, and each worker opens one descriptor per connection plus files.
+    expect(ingest.ulimits?.nofile?.hard).toBeGreaterThanOrEqual(edgeCapacity(perWorker, true).rlimitNofile)
+    expect(ingest.ulimits?.nofile?.soft).toBe(ingest.ulimits?.nofile?.hard)
   })
 
   it('builds targets the Dockerfile defines and runs entry points that exist', () => {

@@ -1,22 +1,24 @@
 /**
  * Edge benchmark: ≥10,000 WebSocket viewers of one live channel THROUGH the public origin
- * (nginx, one worker) while a few hundred HLS players poll the playlist every second and ffmpeg
- * publishes, with the same crowd on the app's own port first, in the same run, as the baseline.
+ * (nginx's HTTP edge process and its workers, next to the one-worker RTMP ingest process) while a
+ * few hundred HLS players poll the playlist every second and ffmpeg publishes, with the same crowd
+ * on the app's own port first, in the same run, as the baseline.
  *
  * Viewers come from many loopback source addresses (127.0.1.x; Linux routes 127/8 to lo), as
  * distinct clients would, so per-address caps (WS_MAX_PER_IP, nginx limit_conn) apply as in
- * production. Per path it reports: sockets open, RSS of nginx (master + worker) and of the app
- * (after a full GC), p50/p99 chat delivery latency (N messages at a fixed rate, send → receive at
- * every viewer), and the wall time for 1,000 viewers connecting at once to all get their welcome.
+ * production. Per path it reports: sockets open, RSS of nginx (both masters and all workers) and of
+ * the app (after a full GC), p50/p99 chat delivery latency (N messages at a fixed rate, send →
+ * receive at every viewer), the wall time for 1,000 viewers connecting at once to all get their
+ * welcome, the CPU time nginx and the app spent, and how the edge workers shared the descriptors.
  *
- * Usage: npm run bench:edge [-- --viewers 10000 --pollers 300 --write docs/benchmarks.md]
+ * Usage: npm run bench:edge [-- --viewers 10000 --pollers 300 --edge-workers 2 --write docs/benchmarks.md]
  * Needs ~3 descriptors per viewer across the processes: as root the script raises its own limit
  * with prlimit (children inherit it); otherwise run `ulimit -n 65536` first (needs a hard limit
  * that high).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,7 +31,7 @@ import { buildDeps } from '../../src/server.js'
 import { createStreamKey } from '../../src/stream-keys/service.js'
 import { startPublisher } from '../../test/support/ffmpeg.js'
 import { startEphemeralServices } from '../lib/ephemeral.js'
-import { startNginx } from '../lib/nginx.js'
+import { nginxFiles, startNginx } from '../lib/nginx.js'
 import { freePort } from '../lib/proc.js'
 
 const { values: args } = parseArgs({
@@ -41,6 +43,8 @@ const { values: args } = parseArgs({
     messages: { type: 'string', default: '40' },
     'rate-per-s': { type: 'string', default: '4' },
     burst: { type: 'string', default: '1000' },
+    /** The edge's worker processes (default: the renderer's, one per CPU and at least 2). */
+    'edge-workers': { type: 'string' },
     write: { type: 'string' },
   },
 })
@@ -122,11 +126,12 @@ const nginx = await startNginx({
   httpPort,
   controlPort,
   appUpstreams: [`127.0.0.1:${appPort}`],
+  ...(args['edge-workers'] && { edgeWorkers: Number(args['edge-workers']) }),
 })
 const publisher = startPublisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/${key}`, durationS: 1800 })
 const playlist = `http://127.0.0.1:${httpPort}/hls/${OWNER}/index.m3u8`
 await until('HLS playlist', async () => (await fetch(playlist)).status === 200, 30_000)
-log('stack up: app', app.pid, 'nginx', nginx.pid, 'publisher', publisher.pid)
+log('stack up: app', app.pid, 'nginx ingest', nginx.pid, 'edge', nginx.edge.pid, 'publisher', publisher.pid)
 
 // --- HLS pollers ------------------------------------------------------------------------------
 let polls = 0
@@ -253,15 +258,42 @@ async function chatLatency(
   return { p50: q(0.5), p99: q(0.99), max: sorted.at(-1) ?? Number.NaN, samples: sorted.length }
 }
 
-// --- memory ---------------------------------------------------------------------------------------
+// --- memory, CPU, descriptors ----------------------------------------------------------------------
 const rssKb = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
-function nginxRssMb(): number {
-  const kids = spawnSync('pgrep', ['-P', String(nginx.pid)], { encoding: 'utf8' })
+const childrenOf = (pid: number) =>
+  spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
     .stdout.trim()
     .split(/\s+/)
     .filter(Boolean)
-  return (rssKb(nginx.pid) + kids.reduce((s, p) => s + rssKb(Number(p)), 0)) / 1024
+    .map(Number)
+/** Both masters and every worker (and the ingest's cache manager). */
+const nginxPids = () => [nginx.pid, nginx.edge.pid].flatMap((m) => [m, ...childrenOf(m)])
+const edgeWorkerPids = () => childrenOf(nginx.edge.pid)
+function nginxRssMb(): number {
+  return nginxPids().reduce((s, p) => s + rssKb(p), 0) / 1024
+}
+const TICK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100
+/** utime + stime of these processes, in seconds. */
+function cpuS(pids: number[]): number {
+  let ticks = 0
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(f[11]) + Number(f[12])
+    } catch {
+      // gone
+    }
+  }
+  return ticks / TICK
+}
+const fdCount = (pid: number) => {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length
+  } catch {
+    return 0
+  }
 }
 async function appRssMb(): Promise<number> {
   const from = appOut.length
@@ -290,25 +322,30 @@ type Row = {
   p99: number
   max: number
   samples: number
+  nginxCpuS: number
+  appCpuS: number
 }
 const rows: Row[] = []
 const idle = { nginxMb: nginxRssMb(), appMb: await appRssMb() }
 log('idle RSS', idle)
 
-// What one worker can hold: two connections per viewer, the pollers' keepalive connections and
-// a margin for page loads and the hooks (worker_connections as rendered, see edgeCapacity).
-const conf = readFileSync(join(runDir, 'nginx.conf'), 'utf8')
+// What the edge workers can hold together: two connections per viewer, the pollers' keepalive
+// connections and a margin for page loads (worker_connections as rendered, see edgeCapacity).
+const conf = readFileSync(nginxFiles(runDir, 'edge').config, 'utf8')
+const workers = Number(/^worker_processes (\d+);/m.exec(conf)?.[1])
 const workerConnections = Number(/worker_connections (\d+);/.exec(conf)?.[1])
 const rlimit = /worker_rlimit_nofile (\d+);/.exec(conf)?.[1]
-// (measured: ~500 viewers fewer than this arithmetic still fit: listeners, keepalive and
-// closing connections hold slots too).
-const nginxCapacity = Math.floor((workerConnections - POLLERS - 200) / 2) - 500
+// (measured with one worker: ~500 viewers fewer than this arithmetic still fit: listeners,
+// keepalive and closing connections hold slots too).
+const nginxCapacity = Math.floor((workers * workerConnections - POLLERS - 200) / 2) - 500 * workers
 const probes: string[] = []
+let workerFds = ''
 
 for (const path of ['app port', 'nginx'] as const) {
   const base = path === 'nginx' ? `ws://127.0.0.1:${httpPort}` : `ws://127.0.0.1:${appPort}`
   const origin = `http://127.0.0.1:${httpPort}`
   const target = path === 'nginx' ? Math.min(VIEWERS, nginxCapacity) : VIEWERS
+  const cpu0 = { nginx: cpuS(nginxPids()), app: cpuS([app.pid!]) }
   log(path, `connecting ${target - BURST} viewers`)
   const c = await crowd(base, target - BURST, origin)
   log(path, `${c.viewers.length} open, ${c.failed} failed; burst of ${BURST}`)
@@ -320,8 +357,22 @@ for (const path of ['app port', 'nginx'] as const) {
   const appMb = await appRssMb()
   const lat = await chatLatency(origin)
   const open = all.filter((v) => v.ws.readyState === WebSocket.OPEN).length
-  log(path, { open, nginxMb, appMb, ...lat })
-  rows.push({ path, open, failed: c.failed, burstMs: b.ms, burstFailed: b.failed, nginxMb, appMb, ...lat })
+  const nginxCpuS = cpuS(nginxPids()) - cpu0.nginx
+  const appCpuS = cpuS([app.pid!]) - cpu0.app
+  if (path === 'nginx') workerFds = edgeWorkerPids().map(fdCount).join(' + ')
+  log(path, { open, nginxMb, appMb, nginxCpuS, appCpuS, workerFds, ...lat })
+  rows.push({
+    path,
+    open,
+    failed: c.failed,
+    burstMs: b.ms,
+    burstFailed: b.failed,
+    nginxMb,
+    appMb,
+    nginxCpuS,
+    appCpuS,
+    ...lat,
+  })
   if (target < VIEWERS) {
     // Past the worker's capacity: how many more get in, and how the rest are refused.
     const extra = VIEWERS - target + 200
@@ -345,7 +396,7 @@ for (const path of ['app port', 'nginx'] as const) {
 }
 polling = false
 await Promise.all(pollers)
-const errorLog = readFileSync(join(nginx.logDir, 'error.log'), 'utf8')
+const errorLog = readFileSync(join(nginx.logDir, 'edge-error.log'), 'utf8')
 const notEnough = errorLog.includes('worker_connections are not enough')
 const emfile = (errorLog.match(/Too many open files/g) ?? []).length
 const hardNofile = /Max open files\s+\d+\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]
@@ -353,17 +404,18 @@ const hardNofile = /Max open files\s+\d+\s+(\d+)/.exec(readFileSync('/proc/self/
 // --- report -----------------------------------------------------------------------------------------
 const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–')
 const table = [
-  `| path | viewers open | refused | ${BURST} connecting at once | nginx RSS | app RSS | chat p50 | chat p99 | chat max | deliveries |`,
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  `| path | viewers open | refused | ${BURST} connecting at once | nginx RSS | app RSS | nginx CPU | app CPU | chat p50 | chat p99 | chat max | deliveries |`,
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map(
     (r) =>
-      `| ${r.path} | ${r.open} | ${r.failed + r.burstFailed} | ${f(r.burstMs)} ms | ${f(r.nginxMb)} MB | ${f(r.appMb)} MB | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.max)} ms | ${r.samples} |`,
+      `| ${r.path} | ${r.open} | ${r.failed + r.burstFailed} | ${f(r.burstMs)} ms | ${f(r.nginxMb)} MB | ${f(r.appMb)} MB | ${f(r.nginxCpuS, 1)} s | ${f(r.appCpuS, 1)} s | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.max)} ms | ${r.samples} |`,
   ),
 ].join('\n')
 const summary = [
   `idle RSS before the crowds: nginx ${f(idle.nginxMb)} MB, app ${f(idle.appMb)} MB (after GC).`,
   `HLS: ${POLLERS} players polled the playlist every second through nginx throughout: ${polls} OK, ${pollErrors} failed.`,
-  `nginx: worker_processes 1, worker_connections ${workerConnections}, worker_rlimit_nofile ${rlimit} (hard nofile limit of this machine: ${hardNofile}); capacity ≈ ${nginxCapacity} viewers next to the pollers; "worker_connections are not enough" in error.log: ${notEnough ? 'yes' : 'no'}; EMFILE errors: ${emfile}.`,
+  `nginx: RTMP ingest process with worker_processes 1; HTTP edge process with worker_processes ${workers}, each worker_connections ${workerConnections} and worker_rlimit_nofile ${rlimit} (hard nofile limit per process on this machine: ${hardNofile}); capacity ≈ ${nginxCapacity} viewers next to the pollers; descriptors open per edge worker with the crowd connected: ${workerFds}; "worker_connections are not enough" in edge-error.log: ${notEnough ? 'yes' : 'no'}; EMFILE errors: ${emfile}.`,
+  `CPU: time nginx (both processes) and the app spent during each path's run (crowd, burst, chat), on ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} shared cores.`,
   ...probes,
   `chat: ${MESSAGES} messages at ${RATE}/s from a signed-in owner; latency = receive time − send time at every viewer (clients, nginx, app, Redis and Postgres share ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} cores).`,
 ].join('\n')
@@ -373,11 +425,10 @@ if (args.write) {
   const section = `## Public edge (\`npm run bench:edge -- --write ${args.write}\`)\n\n${new Date().toISOString().slice(0, 10)}, ${VIEWERS} WebSocket viewers of one live channel from ${Math.ceil(VIEWERS / PER_ADDRESS)} loopback addresses (${PER_ADDRESS} each), the last ${BURST} connecting at once.\n\n${table}\n\n${summary}\n`
   const doc = readFileSync(args.write, 'utf8')
   const start = doc.indexOf('## Public edge')
-  const end = start < 0 ? -1 : doc.indexOf('\n## ', start + 1)
-  const next =
-    start < 0
-      ? `${doc.trimEnd()}\n\n${section}`
-      : `${doc.slice(0, start)}${section}${end < 0 ? '' : doc.slice(end)}`
+  // The measured part ends at the next heading: hand-written analysis under a ### heading stays.
+  const end = start < 0 ? -1 : doc.slice(start + 1).search(/\n#{2,3} /)
+  const rest = end < 0 ? '' : doc.slice(start + 1 + end)
+  const next = start < 0 ? `${doc.trimEnd()}\n\n${section}` : `${doc.slice(0, start)}${section}${rest}`
   writeFileSync(args.write, next)
 }
 

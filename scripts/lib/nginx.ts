@@ -1,16 +1,21 @@
 /**
  * @module nginx — renders nginx/nginx.conf.template for one ingest node and
- * runs that nginx as a foreground child, stopped by PID. Owns the validation
- * of every rendered value: each lands unquoted in nginx config or in a hook
- * URL, so anything outside a strict alphabet is refused rather than escaped.
- * Also resolves the template's sections: the optional HTTPS server and RTMPS
- * stream proxy, and the public site body the HTTP and HTTPS servers share.
+ * runs it as two foreground nginx processes, stopped by PID: the **ingest**
+ * (RTMP, HLS packager, control server; one worker, for /control/drop) and the
+ * **edge** (the public HTTP/HTTPS origin and the RTMPS proxy; several workers,
+ * because the descriptor limit that caps the audience is per process). Owns
+ * the validation of every rendered value: each lands unquoted in nginx config
+ * or in a hook URL, so anything outside a strict alphabet is refused rather
+ * than escaped. Also resolves the template's sections: the two roles, the
+ * optional HTTPS server and RTMPS stream proxy, and the public site body the
+ * HTTP and HTTPS servers share.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
-import { type ProcHandle, readPidFile, sleep, spawnLogged, tailFile, waitForTcp, waitUntil } from './proc.js'
+import { isPortFree, type ProcHandle, readPidFile, sleep, spawnLogged, tailFile, waitForTcp, waitUntil } from './proc.js'
 
 export interface NginxOptions {
   runDir: string
@@ -47,10 +52,16 @@ export interface NginxOptions {
    */
   trustedProxies?: string[]
   /**
-   * The one worker's connection budget, default 32768: each proxied WebSocket viewer takes two
-   * (client + upstream), so ~16,000 viewers. Descriptors are raised to match (edgeCapacity).
+   * Each edge worker's connection budget, default 32768: each proxied WebSocket viewer takes two
+   * (client + upstream). Descriptors are raised to match, or both are scaled down to the hard
+   * `nofile` limit when that cannot be raised (edgeCapacity).
    */
   workerConnections?: number
+  /**
+   * The edge's worker processes, default one per CPU (at least 2). The descriptor limit is per
+   * process, so a node holds about edgeWorkers × workerConnections / 2 viewers.
+   */
+  edgeWorkers?: number
   /** Per-client-address limits on the public origin (nginx limit_req/limit_conn); see nginx/README.md. */
   limits?: EdgeLimits
 }
@@ -77,14 +88,35 @@ export const EDGE_LIMIT_DEFAULTS: Required<EdgeLimits> = {
   websocketsPerAddr: 200,
 }
 export const DEFAULT_WORKER_CONNECTIONS = 32_768
+/**
+ * The ingest's one worker: publishers, their relays to the packager (two connections each), hook
+ * calls and /stat, /control requests; viewers never connect to it.
+ */
+export const INGEST_WORKER_CONNECTIONS = 4096
+
+/** Which of the two nginx processes of a node a config is for (see the module comment). */
+export type NginxRole = 'ingest' | 'edge'
+export const NGINX_ROLES: readonly NginxRole[] = ['ingest', 'edge']
+
+/**
+ * One per CPU (what `worker_processes auto` would pick), but at least two: on a one-CPU machine a
+ * second worker still doubles the descriptors the audience can use.
+ */
+export const defaultEdgeWorkers = () => Math.max(2, availableParallelism())
 
 export interface NginxHandle {
+  /** The ingest master (RTMP, control server): what dies when "the ingest node dies". */
   pid: number
   hlsDir: string
+  /** Both processes' logs: ingest-error.log, hook-fallback.log, edge-error.log, edge-access.log. */
   logDir: string
   /** http://127.0.0.1:<controlPort> */
   controlUrl: string
+  /** The public HTTP edge's master (HTTP/HTTPS origin, RTMPS proxy). */
+  edge: { pid: number; kill(signal?: NodeJS.Signals): void }
+  /** Stops both processes. */
   stop(): Promise<void>
+  /** Signals the ingest process only (SIGKILL: its workers too); the edge keeps serving. */
   kill(signal?: NodeJS.Signals): void
   /** The master's exit, for a supervisor that restarts a dead nginx. */
   ended: ProcHandle['ended']
@@ -231,7 +263,7 @@ function rtmpsUpstream(rtmpBind: string, rtmpPort: number): string {
   return `${listenHost('rtmpBind', probeHost(rtmpBind))}:${rtmpPort}`
 }
 
-function placeholders(opts: NginxOptions): Record<string, string> {
+function placeholders(opts: NginxOptions, role: NginxRole): Record<string, string> {
   if (!NODE_ID.test(opts.nodeId)) fail('nodeId', 'must match ^[a-z0-9-]{1,32}$')
   // Never echo the secret itself in the error.
   if (!HOOK_SECRET.test(opts.hookSecret))
@@ -254,15 +286,25 @@ function placeholders(opts: NginxOptions): Record<string, string> {
   // HLS files or temp bodies under a root-owned run dir.
   const asRoot = process.geteuid?.() === 0
 
+  // Validated for both roles, so a bad value fails whichever config is rendered first.
+  const edgeConnections = checkCount(
+    'workerConnections',
+    opts.workerConnections ?? DEFAULT_WORKER_CONNECTIONS,
+    512,
+    1_000_000,
+  )
+  const edgeWorkers = checkCount('edgeWorkers', opts.edgeWorkers ?? defaultEdgeWorkers(), 1, 256)
   const capacity = edgeCapacity(
-    checkCount('workerConnections', opts.workerConnections ?? DEFAULT_WORKER_CONNECTIONS, 512, 1_000_000),
+    role === 'edge' ? edgeConnections : INGEST_WORKER_CONNECTIONS,
     canRaiseFileLimit(),
   )
   const lim = { ...EDGE_LIMIT_DEFAULTS, ...opts.limits }
   const trusted = (opts.trustedProxies ?? []).map((a) => checkCidr(a, 'trustedProxies'))
 
   return {
+    ROLE: role,
     RTMP_MODULE_PATH,
+    ...(role === 'edge' && { WORKER_PROCESSES: String(edgeWorkers) }),
     WORKER_CONNECTIONS: String(capacity.workerConnections),
     WORKER_RLIMIT_NOFILE: String(capacity.rlimitNofile),
     // The kernel caps it at net.core.somaxconn; a thousand viewers can knock at once.
@@ -286,6 +328,8 @@ function placeholders(opts: NginxOptions): Record<string, string> {
     USER_DIRECTIVE: asRoot ? 'user root;' : '',
     RUN_DIR: runDir,
     LOG_DIR: join(runDir, 'logs'),
+    // Per role: two masters never share (or clean up) each other's temp files.
+    TMP_DIR: join(runDir, 'tmp', role),
     HLS_DIR: join(runDir, 'hls'),
     NODE_ID: opts.nodeId,
     HOOK_SECRET: opts.hookSecret,
@@ -316,11 +360,15 @@ function placeholders(opts: NginxOptions): Record<string, string> {
 }
 
 /** Which template sections are rendered in place; every section can also be copied with {{>name}}. */
-function sections(opts: NginxOptions): Record<string, boolean> {
+function sections(opts: NginxOptions, role: NginxRole): Record<string, boolean> {
+  const edge = role === 'edge'
   return {
-    public_site: true,
-    https: opts.httpsPort !== undefined,
-    rtmps: opts.rtmpsPort !== undefined,
+    ingest: role === 'ingest',
+    edge,
+    public_site: edge,
+    // Public listeners, and RTMPS is one: TLS ends in the edge, which relays to the ingest's RTMP port.
+    https: edge && opts.httpsPort !== undefined,
+    rtmps: edge && opts.rtmpsPort !== undefined,
     tls_params: false,
   }
 }
@@ -328,14 +376,23 @@ function sections(opts: NginxOptions): Record<string, boolean> {
 const SECTION = /^\{\{#([a-z_]+)\}\}\n([\s\S]*?)^\{\{\/\1\}\}\n/gm
 const PARTIAL = /^\{\{>([a-z_]+)\}\}\n/gm
 
-/** Resolves {{#name}}…{{/name}} sections and {{>name}} copies (see the template's header). */
+/**
+ * Resolves {{#name}}…{{/name}} sections and {{>name}} copies (see the template's header). A
+ * section may sit inside another of a different name (public_site inside edge): each pass
+ * resolves the outermost ones, and what a dropped section contained is gone with it.
+ */
 export function expandSections(template: string, on: Record<string, boolean>): string {
   const bodies = new Map<string, string[]>()
-  const kept = template.replace(SECTION, (_, name: string, body: string) => {
-    if (!(name in on)) throw new Error(`nginx config: template section {{#${name}}} is unknown`)
-    bodies.set(name, [...(bodies.get(name) ?? []), body])
-    return on[name] ? body : ''
-  })
+  let kept = template
+  for (let found = true; found; ) {
+    found = false
+    kept = kept.replace(SECTION, (_, name: string, body: string) => {
+      if (!(name in on)) throw new Error(`nginx config: template section {{#${name}}} is unknown`)
+      found = true
+      bodies.set(name, [...(bodies.get(name) ?? []), body])
+      return on[name] ? body : ''
+    })
+  }
   const out = kept.replace(PARTIAL, (_, name: string) => {
     const found = bodies.get(name) ?? []
     if (found.length !== 1)
@@ -347,9 +404,10 @@ export function expandSections(template: string, on: Record<string, boolean>): s
   return out
 }
 
-export function renderNginxConfig(opts: NginxOptions): string {
-  const values = placeholders(opts)
-  const template = expandSections(readFileSync(TEMPLATE_URL, 'utf8'), sections(opts))
+/** The config of one of the node's two nginx processes. */
+export function renderNginxConfig(opts: NginxOptions, role: NginxRole): string {
+  const values = placeholders(opts, role)
+  const template = expandSections(readFileSync(TEMPLATE_URL, 'utf8'), sections(opts, role))
   return template.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_, name: string) => {
     const value = values[name]
     // Template and renderer must stay in step; a silent empty value could
@@ -359,27 +417,67 @@ export function renderNginxConfig(opts: NginxOptions): string {
   })
 }
 
-export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
-  const config = renderNginxConfig(opts)
-  const runDir = resolve(opts.runDir)
-  const hlsDir = join(runDir, 'hls')
-  const logDir = join(runDir, 'logs')
-  const confPath = join(runDir, 'nginx.conf')
-  const pidPath = join(runDir, 'nginx.pid')
-  // Output from before error_log is open (e.g. a module that fails to load).
-  const outPath = join(logDir, 'nginx.out.log')
-  for (const dir of [hlsDir, logDir, join(runDir, 'tmp')]) mkdirSync(dir, { recursive: true })
-  // The config holds the hook secret; the mode only applies to a new file.
-  rmSync(confPath, { force: true })
-  writeFileSync(confPath, config, { mode: 0o600 })
-  rmSync(pidPath, { force: true })
+/** Where each role's config, pid file and early output live under runDir (logs: see the template). */
+export function nginxFiles(runDir: string, role: NginxRole) {
+  const dir = resolve(runDir)
+  return {
+    // The ingest's keeps its old name: it holds the hook secret (mode 0600), and tests skip it by name.
+    config: join(dir, role === 'ingest' ? 'nginx.conf' : 'nginx-edge.conf'),
+    pid: join(dir, `${role}.pid`),
+    // Output from before error_log is open (e.g. a module that fails to load).
+    out: join(dir, 'logs', `${role}.out.log`),
+    errorLog: join(dir, 'logs', `${role}-error.log`),
+  }
+}
 
-  const args = ['-p', `${runDir}/`, '-c', confPath]
-  const test = spawnSync(NGINX_BIN, ['-t', '-q', ...args], { encoding: 'utf8' })
+/** The addresses a role listens on, probed once its pid file proves the binds are its own. */
+function listeners(opts: NginxOptions, role: NginxRole): [string, number][] {
+  const rtmpBind = opts.rtmpBind ?? '127.0.0.1'
+  const httpBind = opts.httpBind ?? '127.0.0.1'
+  if (role === 'ingest')
+    return [
+      [rtmpBind, opts.rtmpPort],
+      ['127.0.0.1', opts.internalRtmpPort],
+      [opts.controlBind ?? '127.0.0.1', opts.controlPort],
+    ]
+  return [
+    [httpBind, opts.httpPort],
+    ...(opts.httpsPort === undefined ? [] : [[httpBind, opts.httpsPort] as [string, number]]),
+    ...(opts.rtmpsPort === undefined ? [] : [[rtmpBind, opts.rtmpsPort] as [string, number]]),
+  ]
+}
+
+interface RoleProcess {
+  pid: number
+  kill(signal?: NodeJS.Signals): void
+  stop(): Promise<void>
+  /** Resolves once this process is serving; on failure stops it and rejects with its log tails. */
+  ready: Promise<void>
+  ended: ProcHandle['ended']
+}
+
+const nginxArgs = (runDir: string, role: NginxRole) => [
+  '-p',
+  `${runDir}/`,
+  '-c',
+  nginxFiles(runDir, role).config,
+]
+
+/** `nginx -t` on a written config: a mistake is reported before anything starts. */
+function testConfig(runDir: string, role: NginxRole): void {
+  const test = spawnSync(NGINX_BIN, ['-t', '-q', ...nginxArgs(runDir, role)], { encoding: 'utf8' })
   if (test.error) throw new Error(`nginx -t could not run: ${test.error.message}`)
-  if (test.status !== 0) throw new Error(`nginx -t rejected ${confPath}:\n${test.stderr.trim()}`)
+  if (test.status !== 0)
+    throw new Error(`nginx -t rejected ${nginxFiles(runDir, role).config}:\n${test.stderr.trim()}`)
+}
 
-  const proc = spawnLogged(NGINX_BIN, args, { logFile: outPath })
+/** Runs one role's (tested) config in the foreground. */
+function runRole(opts: NginxOptions, role: NginxRole): RoleProcess {
+  const runDir = resolve(opts.runDir)
+  const files = nginxFiles(runDir, role)
+  rmSync(files.pid, { force: true })
+
+  const proc = spawnLogged(NGINX_BIN, nginxArgs(runDir, role), { logFile: files.out })
   let running = true
   void proc.exited.then(() => {
     running = false
@@ -396,44 +494,89 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
     }
   }
   const stop = async () => {
-    // A master that died (SIGKILL) may leave workers holding the ports: proc.stop reaps its group.
+    // A master that died (SIGKILL from outside) may leave workers holding the ports: reap its group.
     if (!running) return proc.stop()
-    // QUIT lets HTTP requests finish but waits forever for RTMP sessions to
-    // end; TERM closes them; proc.stop SIGKILLs the group after that.
+    // QUIT lets HTTP requests finish but waits forever for RTMP sessions (and
+    // the edge's WebSockets) to end; TERM closes them; proc.stop SIGKILLs the
+    // group after that.
     kill('SIGQUIT')
     const quit = await Promise.race([proc.exited.then(() => true), sleep(2000).then(() => false)])
     if (!quit) await proc.stop('SIGTERM', 3000)
   }
 
-  try {
-    const deadline = Date.now() + START_TIMEOUT_MS
-    // nginx writes its pid file only after binding every listen socket, so
-    // our pid in it proves the ports are ours, not a leftover process's.
-    await waitUntil('nginx', async () => readPidFile(pidPath) === proc.pid, START_TIMEOUT_MS, proc.exited)
-    for (const [host, port] of [
-      [opts.rtmpBind ?? '127.0.0.1', opts.rtmpPort],
-      ['127.0.0.1', opts.internalRtmpPort],
-      [opts.httpBind ?? '127.0.0.1', opts.httpPort],
-      [opts.controlBind ?? '127.0.0.1', opts.controlPort],
-      ...(opts.httpsPort === undefined ? [] : [[opts.httpBind ?? '127.0.0.1', opts.httpsPort] as const]),
-      ...(opts.rtmpsPort === undefined ? [] : [[opts.rtmpBind ?? '127.0.0.1', opts.rtmpsPort] as const]),
-    ] as const) {
-      await waitForTcp(probeHost(host), port, Math.max(deadline - Date.now(), 1))
+  const ready = (async () => {
+    try {
+      const deadline = Date.now() + START_TIMEOUT_MS
+      // nginx writes its pid file only after binding every listen socket, so
+      // our pid in it proves the ports are ours, not a leftover process's.
+      await waitUntil(
+        `nginx (${role})`,
+        async () => readPidFile(files.pid) === proc.pid,
+        START_TIMEOUT_MS,
+        proc.exited,
+      )
+      for (const [host, port] of listeners(opts, role)) {
+        await waitForTcp(probeHost(host), port, Math.max(deadline - Date.now(), 1))
+      }
+    } catch (err) {
+      await stop()
+      const logs = `--- ${files.out}:\n${tailFile(files.out)}\n--- ${files.errorLog}:\n${tailFile(files.errorLog)}`
+      throw new Error(`${(err as Error).message}\n${logs}`, { cause: err })
     }
-  } catch (err) {
-    await stop()
-    const logs = `--- ${outPath}:\n${tailFile(outPath)}\n--- error.log:\n${tailFile(join(logDir, 'error.log'))}`
-    throw new Error(`${(err as Error).message}\n${logs}`, { cause: err })
+  })()
+  return { pid: proc.pid, kill, stop, ready, ended: proc.ended }
+}
+
+/**
+ * Starts the node's two nginx processes (both configs pass `nginx -t` before either starts) and
+ * resolves when both serve every port; if either fails, both are stopped.
+ */
+export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
+  const configs = NGINX_ROLES.map((role) => [role, renderNginxConfig(opts, role)] as const)
+  const runDir = resolve(opts.runDir)
+  const hlsDir = join(runDir, 'hls')
+  const logDir = join(runDir, 'logs')
+  const dirs = [hlsDir, logDir, ...NGINX_ROLES.map((role) => join(runDir, 'tmp', role))]
+  for (const dir of dirs) mkdirSync(dir, { recursive: true })
+  for (const [role, config] of configs) {
+    const path = nginxFiles(runDir, role).config
+    // The ingest config holds the hook secret; the mode only applies to a new file.
+    rmSync(path, { force: true })
+    writeFileSync(path, config, { mode: 0o600 })
   }
 
+  for (const role of NGINX_ROLES) testConfig(runDir, role)
+  // The edge's HTTP(S) listeners use reuseport, and the kernel lets a second reuseport socket
+  // (a leftover edge of an earlier run, say) bind the same port and take a share of its
+  // connections: nginx's own bind no longer proves the port is ours, so check it is free first.
+  const shared = [[opts.httpBind ?? '127.0.0.1', opts.httpPort] as const]
+  if (opts.httpsPort !== undefined) shared.push([opts.httpBind ?? '127.0.0.1', opts.httpsPort])
+  for (const [host, port] of shared) {
+    if (!(await isPortFree(port, host))) throw new Error(`nginx (edge): ${host}:${port} is already in use`)
+  }
+
+  const started = NGINX_ROLES.map((role) => runRole(opts, role))
+  const stop = async () => {
+    await Promise.all(started.map((p) => p.stop()))
+  }
+  // Both settle before a failure is reported, so neither start is left running or unobserved.
+  const failed = (await Promise.allSettled(started.map((p) => p.ready))).find((r) => r.status === 'rejected')
+  if (failed) {
+    await stop()
+    throw failed.reason
+  }
+  const [ingest, edge] = started as [RoleProcess, RoleProcess]
   return {
-    pid: proc.pid,
+    pid: ingest.pid,
     hlsDir,
     logDir,
     controlUrl: `http://127.0.0.1:${opts.controlPort}`,
+    edge: { pid: edge.pid, kill: edge.kill },
     stop,
-    kill,
-    ended: proc.ended,
+    kill: ingest.kill,
+    // The node is whole only while both run: the first master to exit ends it (the supervisor
+    // then stops the other and restarts the pair).
+    ended: Promise.race([ingest.ended, edge.ended]),
   }
 }
 

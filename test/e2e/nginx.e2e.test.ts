@@ -7,7 +7,7 @@
 
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, request, type Server } from 'node:http'
 import {
   type AddressInfo,
@@ -19,7 +19,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type NginxHandle, type NginxOptions, startNginx } from '../../scripts/lib/nginx.js'
-import { freePort } from '../../scripts/lib/proc.js'
+import { freePort, isGroupAlive, isPortFree } from '../../scripts/lib/proc.js'
+import { ensureSelfSignedCert } from '../../scripts/lib/tls.js'
 import { ffprobe, type PublisherHandle, startPublisher, waitFor } from '../support/ffmpeg.js'
 
 interface HookCall {
@@ -493,6 +494,88 @@ describe('nginx ingest node', () => {
       'evil',
     ]) {
       expect(all.includes(secret), secret).toBe(false)
+    }
+  })
+})
+
+describe('one node, two nginx processes', () => {
+  /** A node of its own on fresh ports, sharing the responder as its app. */
+  async function nodeOptions(): Promise<NginxOptions> {
+    const [rtmpPort, internalRtmpPort, httpPort, controlPort] = await Promise.all(
+      Array.from({ length: 4 }, () => freePort()),
+    )
+    return {
+      ...opts,
+      runDir: mkdtempSync(join(tmpdir(), 'nginx-split-')),
+      rtmpPort: rtmpPort!,
+      internalRtmpPort: internalRtmpPort!,
+      httpPort: httpPort!,
+      controlPort: controlPort!,
+      appUpstreams: [`127.0.0.1:${responder.port}`],
+    }
+  }
+  // (The ingest also has a cache manager: nginx-rtmp's hls_cleanup runs in it.)
+  const workersOf = (pid: number) =>
+    spawnSync('ps', ['-o', 'args=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((l) => l.includes('worker process'))
+
+  it('serves the audience from several edge workers, and keeps serving it when the ingest dies', async () => {
+    const o = await nodeOptions()
+    const node = await startNginx({ ...o, edgeWorkers: 3 })
+    const url = (path: string) => `http://127.0.0.1:${o.httpPort}${path}`
+    try {
+      expect(node.edge.pid).not.toBe(node.pid)
+      expect(workersOf(node.pid)).toHaveLength(1) // /control/drop needs the one RTMP worker
+      expect(workersOf(node.edge.pid)).toHaveLength(3)
+      // The edge serves what the ingest's packager writes.
+      mkdirSync(join(node.hlsDir, 'split'), { recursive: true })
+      writeFileSync(join(node.hlsDir, 'split', 'index.m3u8'), '#EXTM3U\n')
+      expect(await (await fetch(url('/hls/split/index.m3u8'))).text()).toBe('#EXTM3U\n')
+
+      node.kill('SIGKILL') // the ingest only: RTMP and the control server go, viewers stay
+      await waitFor(async () => !isGroupAlive(node.pid) || undefined, { ...POLL, what: 'ingest gone' })
+      expect(await isPortFree(o.rtmpPort)).toBe(true)
+      expect(await isPortFree(o.controlPort)).toBe(true)
+      expect(await (await fetch(url('/hls/split/index.m3u8'))).text()).toBe('#EXTM3U\n')
+      expect(await (await fetch(url('/api/v1/channels'))).text()).toBe('app')
+    } finally {
+      await node.stop()
+      rmSync(o.runDir, { recursive: true, force: true })
+    }
+    expect(isGroupAlive(node.edge.pid)).toBe(false)
+    expect(await isPortFree(o.httpPort)).toBe(true)
+  })
+
+  it('stops the ingest again when the edge cannot start', async () => {
+    const o = await nodeOptions()
+    const cert = ensureSelfSignedCert(join(o.runDir, 'tls'))
+    const rtmpsPort = await freePort()
+    // The RTMPS listener (no reuseport) is taken: nginx's own bind fails in the edge only.
+    const squatter = createTcpServer()
+    await new Promise<void>((ok) => squatter.listen(rtmpsPort, '127.0.0.1', ok))
+    try {
+      const tls = { rtmpsPort, tlsCertFile: cert.certFile, tlsKeyFile: cert.keyFile }
+      await expect(startNginx({ ...o, ...tls })).rejects.toThrow(/nginx \(edge\)[\s\S]*edge-error\.log/)
+      expect(await isPortFree(o.rtmpPort)).toBe(true)
+      expect(await isPortFree(o.controlPort)).toBe(true)
+    } finally {
+      squatter.close()
+      rmSync(o.runDir, { recursive: true, force: true })
+    }
+  }, 30_000)
+
+  it('never shares its public port with another edge (reuseport would let it)', async () => {
+    const [a, b] = [await nodeOptions(), await nodeOptions()]
+    const first = await startNginx(a)
+    try {
+      await expect(startNginx({ ...b, httpPort: a.httpPort })).rejects.toThrow(
+        `127.0.0.1:${a.httpPort} is already in use`,
+      )
+      expect(await isPortFree(b.rtmpPort)).toBe(true)
+    } finally {
+      await first.stop()
+      for (const o of [a, b]) rmSync(o.runDir, { recursive: true, force: true })
     }
   })
 })
