@@ -1,8 +1,9 @@
 /**
  * Hook benchmark: on_publish and on_update throughput and latency against a real Postgres and
  * Redis, beside a bare Hono route in the same process and run (the ceiling for this HTTP stack).
- * Two kinds of rows: at a fixed arrival rate (`--rate`, default 500/s: latency is the claim, so
- * the load must not slow down when the server does) and closed-loop (throughput).
+ * Two kinds of rows: at a fixed arrival rate (`--rate`, default 500/s, open loop from a worker
+ * thread: latency is the claim, so the load must not slow down when the server does) and
+ * closed-loop (autocannon: throughput).
  * Usage: npm run bench:hooks [-- --duration 10 --connections 20 --rate 500 --write docs/benchmarks.md]
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
@@ -18,6 +19,7 @@ import { channels, streamKeys, users } from '../../src/db/schema/index.js'
 import { startServer } from '../../src/server.js'
 import { generateStreamKey } from '../../src/stream-keys/token.js'
 import { startEphemeralServices } from '../lib/ephemeral.js'
+import { type OpenLoopJob, openLoop } from './lib/open-loop.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -69,6 +71,7 @@ const config = loadConfig({
   DATABASE_URL: services.databaseUrl,
   REDIS_URL: services.redisUrl,
   HOOK_SECRET: secret,
+  ...(process.env.BENCH_RECONCILE ? { RECONCILE_INTERVAL_S: process.env.BENCH_RECONCILE } : {}),
   JWT_PRIVATE_KEY: generateKeyPairSync('ed25519')
     .privateKey.export({ type: 'pkcs8', format: 'pem' })
     .toString(),
@@ -129,50 +132,41 @@ try {
     },
     200,
   )
-  // Fixed arrival rate: autocannon paces `rate` requests/s over 50 connections (10/s each, so a
-  // response under 100 ms never delays the next request: no coordinated omission at these latencies).
-  const paced = { connections: 50, overallRate: rate }
-  const bareFixed = await run(
+  // Fixed arrival rate, open loop (lib/open-loop.ts: a worker thread sends request i at i/rate
+  // and measures from that due time), so queueing shows up in the percentiles.
+  const paced = async (name: string, job: Omit<OpenLoopJob, 'rate' | 'durationS'>, expect: number) => {
+    const r = await openLoop({ ...job, rate, durationS: duration })
+    const wrong = Object.entries(r.statuses)
+      .filter(([st]) => Number(st) !== expect)
+      .reduce((n, [, c]) => n + c, 0)
+    const row: Row = {
+      name,
+      rps: r.achievedRate,
+      p50: Number(r.p50.toFixed(1)),
+      p99: Number(r.p99.toFixed(1)),
+      errors: wrong,
+      statuses: Object.entries(r.statuses)
+        .map(([st, c]) => `${st}×${c}`)
+        .join(' '),
+    }
+    rows.push(row)
+    return row
+  }
+  const fixedBodies = (call: string) => Array.from({ length: fixedCount }, (_, i) => body(call, i))
+  const bareFixed = await paced(
     `bare Hono route (302) @ ${rate}/s`,
-    {
-      ...paced,
-      url: `http://127.0.0.1:${barePort}/bare`,
-      method: 'POST',
-      headers: form,
-      body: body('publish', 0),
-      duration,
-    },
+    { url: `http://127.0.0.1:${barePort}/bare`, method: 'POST', headers: form, bodies: [body('publish', 0)] },
     302,
   )
-  rows.push(bareFixed)
-  let f = 0
-  const publishFixed = await run(
+  const publishFixed = await paced(
     `on_publish (accept, first publish) @ ${rate}/s`,
-    {
-      ...paced,
-      url: `${base}/publish${q}`,
-      method: 'POST',
-      headers: form,
-      amount: fixedCount,
-      requests: [{ setupRequest: (req) => ({ ...req, body: body('publish', f++ % fixedCount) }) }],
-    },
+    { url: `${base}/publish${q}`, method: 'POST', headers: form, bodies: fixedBodies('publish') },
     302,
   )
-  rows.push(publishFixed)
-  let uf = 0
-  rows.push(
-    await run(
-      `on_update (live session) @ ${rate}/s`,
-      {
-        ...paced,
-        url: `${base}/update${q}`,
-        method: 'POST',
-        headers: form,
-        duration,
-        requests: [{ setupRequest: (req) => ({ ...req, body: body('update_publish', uf++ % fixedCount) }) }],
-      },
-      200,
-    ),
+  await paced(
+    `on_update (live session) @ ${rate}/s`,
+    { url: `${base}/update${q}`, method: 'POST', headers: form, bodies: fixedBodies('update_publish') },
+    200,
   )
   rows.push(
     await run(
@@ -243,7 +237,7 @@ try {
   )
 
   const ratio = publishFixed.p99 / Math.max(1, bareFixed.p99)
-  const header = `Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model.trim()}, autocannon in the same machine; rows marked @ ${rate}/s at a fixed arrival rate over 50 connections, the others closed-loop over ${connections}; ${new Date().toISOString().slice(0, 10)}. on_publish p99 at ${rate}/s: ${publishFixed.p99} ms = ${ratio.toFixed(1)}× the bare route's p99 in the same run.`
+  const header = `Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model.trim()}, autocannon in the same machine; rows marked @ ${rate}/s at a fixed arrival rate (open loop, latency from each request's due time), the others closed-loop (autocannon) over ${connections} connections; ${new Date().toISOString().slice(0, 10)}. on_publish p99 at ${rate}/s: ${publishFixed.p99} ms = ${ratio.toFixed(1)}× the bare route's p99 in the same run.`
   const table = [
     '| scenario | req/s | p50 ms | p99 ms | non-expected | statuses |',
     '|---|---:|---:|---:|---:|---|',

@@ -76,6 +76,9 @@ type Clients = {
   kickCooldownS: number
 }
 
+/** Channels read per event-loop turn when listing the registry. */
+const LIST_SLICE = 100
+
 /** Garbage-collection grace past a deadline: the sweeper, not key expiry, ends sessions. */
 const GC_MS = 10 * 60_000
 
@@ -238,7 +241,13 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
 
     async list() {
       const channels = await redis.zrange(keys.liveStarted(), '0', '-1')
-      const entries = await Promise.all(channels.map((ch) => registry.get(ch)))
+      const entries: (LiveEntry | null)[] = []
+      // In slices: thousands of replies parsed and resolved in one turn of the event loop would
+      // stall every hook behind them (the reconciler calls this every few seconds).
+      for (let i = 0; i < channels.length; i += LIST_SLICE) {
+        entries.push(...(await Promise.all(channels.slice(i, i + LIST_SLICE).map((ch) => registry.get(ch)))))
+        await new Promise((r) => setImmediate(r))
+      }
       const now = c.now()
       return entries.filter((e): e is LiveEntry => e !== null && e.deadline > now)
     },
