@@ -5,6 +5,7 @@
  */
 import type { Deps } from '../deps.js'
 import { AppError } from '../http/errors.js'
+import { storeOf } from '../metrics/store-error.js'
 import type { Conn } from './connection.js'
 import {
   type Actor,
@@ -50,25 +51,53 @@ function toChatError(err: unknown): ChatError | null {
   return null
 }
 
+/** A frame still unanswered after this gets an UNAVAILABLE error: a client never waits in vain. */
+const ANSWER_WITHIN_MS = 5000
+
 async function handle(deps: Deps, conn: Conn, frame: ClientFrame): Promise<void> {
   if (conn.state === 'closed') return
   const ref: Ref = frame.ref
-  try {
-    const room = deps.chat.hub.rooms.get(conn.channel)
-    if (!room) return
-    await room.ready
-    const reply = await run(deps, conn, room, frame)
-    if (reply) conn.sendJson(reply)
-    else if (ref !== undefined) conn.sendJson({ type: 'ack', ref })
-  } catch (err) {
-    const chatErr = toChatError(err)
-    if (frame.type === 'chat.send') deps.metrics.chatRefused.inc({ reason: chatErr?.code ?? 'INTERNAL' })
-    if (!chatErr) {
-      deps.metrics.storeError('chat', err)
-      deps.log.error({ err, channel: conn.channel, frame: frame.type }, 'chat: frame failed')
-    }
-    conn.sendJson(errorFrame(chatErr ?? new ChatError('INTERNAL', 'something went wrong; try again'), ref))
+  let answered = false
+  const answer = (reply: object) => {
+    if (answered) return
+    answered = true
+    conn.sendJson(reply)
   }
+  const work = (async () => {
+    try {
+      const room = deps.chat.hub.rooms.get(conn.channel)
+      if (!room) throw new ChatError('UNAVAILABLE', 'this chat is reconnecting; try again')
+      await room.ready
+      const reply = await run(deps, conn, room, frame)
+      if (reply) answer(reply)
+      else if (ref !== undefined) answer({ type: 'ack', ref })
+    } catch (err) {
+      const chatErr = toChatError(err)
+      if (frame.type === 'chat.send') deps.metrics.chatRefused.inc({ reason: chatErr?.code ?? 'UNAVAILABLE' })
+      if (!chatErr) {
+        deps.metrics.storeError('chat', err)
+        deps.log.error({ err, channel: conn.channel, frame: frame.type }, 'chat: frame failed')
+      }
+      // Redis or Postgres failing is an outage to wait out ("try again"), not our bug.
+      const fallback = storeOf(err)
+        ? new ChatError('UNAVAILABLE', 'the chat is briefly unavailable; try again')
+        : new ChatError('INTERNAL', 'something went wrong; try again')
+      answer(errorFrame(chatErr ?? fallback, ref))
+    }
+  })()
+  // Frames of a socket run one at a time: a dependency that hangs (a frozen Redis, a subscription
+  // waiting for a Redis that is down) must not leave this frame, and every frame queued behind
+  // it, unanswered. Past the deadline the client is told to try again and the queue moves on;
+  // a late outcome of the hung work is dropped.
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      answer(errorFrame(new ChatError('UNAVAILABLE', 'the chat is slow to answer right now; try again'), ref))
+      resolve()
+    }, ANSWER_WITHIN_MS)
+  })
+  await Promise.race([work, late])
+  clearTimeout(timer)
 }
 
 function actorOf(conn: Conn): Actor {
