@@ -89,7 +89,7 @@ export async function buildDeps(
   deps.outbox = outbox
   metrics.refresh = createScrape(metrics.registry, {
     nodes: () => ingest.nodes(),
-    liveStreams: () => live.list(),
+    liveStreams: () => live.publishers(),
     nodeStat: (node, ms) => ingest.nodeStat(node, ms),
     sockets: () => chat.hub.size,
     rooms: () => chat.hub.rooms.size,

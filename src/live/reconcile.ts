@@ -11,7 +11,7 @@
 import { every } from '../lib/every.js'
 import type { Logger } from '../log.js'
 import type { IngestControl } from './ingest-control.js'
-import type { LiveRegistry } from './registry.js'
+import type { LivePublisher, LiveRegistry } from './registry.js'
 
 type Opts = {
   live: LiveRegistry
@@ -29,7 +29,7 @@ export function createReconciler(o: Opts) {
   const lastGrowth = new Map<string, { bytes: number; at: number }>()
   const misses = new Map<string, number>()
 
-  async function reconcileNode(node: string, entries: Awaited<ReturnType<LiveRegistry['list']>>) {
+  async function reconcileNode(node: string, entries: LivePublisher[]) {
     const streams = await o.ingest.stat(node)
     if (!streams) return // unreachable: deadlines (ingest_lost) take over
     const byName = new Map(streams.map((s) => [s.name, s]))
@@ -58,7 +58,8 @@ export function createReconciler(o: Opts) {
   }
 
   async function reconcile() {
-    const entries = await o.live.list()
+    if (o.ingest.nodes().length === 0) return // nothing to compare with
+    const entries = await o.live.publishers()
     const current = new Set(entries.map((e) => `${e.node}:${e.clientId}`))
     for (const map of [lastGrowth, misses]) for (const id of map.keys()) if (!current.has(id)) map.delete(id)
     await Promise.all(o.ingest.nodes().map((node) => reconcileNode(node, entries)))

@@ -23,6 +23,8 @@ import { END, NOTE_PENDING_REASON, PUBLISH, PUBLISH_DONE, UPDATE } from './scrip
 
 export type { LiveEntry, LiveState } from './entry.js'
 
+export type LivePublisher = Pick<LiveEntry, 'channel' | 'node' | 'clientId' | 'state'>
+
 export type PublishResult =
   | { outcome: 'started' | 'resumed' | 'adopted' | 'same'; sessionId: string; startedAt: number }
   | { outcome: 'busy'; sessionId: string }
@@ -49,6 +51,11 @@ export interface LiveRegistry {
   publishDone(node: string, clientId: string): Promise<void>
   get(channel: string): Promise<LiveEntry | null>
   list(): Promise<LiveEntry[]>
+  /**
+   * Who publishes each live channel, and nothing else: the reconciler's view, read every few
+   * seconds, so it fetches 4 fields per channel instead of the whole entry.
+   */
+  publishers(): Promise<LivePublisher[]>
   /** Ends the channel's session now (dropping the publisher on its node); `onlyKeyId` limits it to one key. */
   end(channel: string, reason: EndReason, opts?: { onlyKeyId?: string }): Promise<boolean>
   /**
@@ -81,6 +88,19 @@ const LIST_SLICE = 100
 
 /** Garbage-collection grace past a deadline: the sweeper, not key expiry, ends sessions. */
 const GC_MS = 10 * 60_000
+
+/**
+ * Maps `items` through `fn` LIST_SLICE at a time, yielding to the event loop between slices:
+ * thousands of replies parsed and resolved in one turn would stall every hook behind them.
+ */
+async function inSlices<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = []
+  for (let i = 0; i < items.length; i += LIST_SLICE) {
+    out.push(...(await Promise.all(items.slice(i, i + LIST_SLICE).map(fn))))
+    await new Promise((r) => setImmediate(r))
+  }
+  return out
+}
 
 export function createRedisLiveRegistry(c: Clients): LiveRegistry {
   const { redis, keys } = c
@@ -240,16 +260,25 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
     },
 
     async list() {
-      const channels = await redis.zrange(keys.liveStarted(), '0', '-1')
-      const entries: (LiveEntry | null)[] = []
-      // In slices: thousands of replies parsed and resolved in one turn of the event loop would
-      // stall every hook behind them (the reconciler calls this every few seconds).
-      for (let i = 0; i < channels.length; i += LIST_SLICE) {
-        entries.push(...(await Promise.all(channels.slice(i, i + LIST_SLICE).map((ch) => registry.get(ch)))))
-        await new Promise((r) => setImmediate(r))
-      }
       const now = c.now()
+      const entries = await inSlices(await redis.zrange(keys.liveStarted(), '0', '-1'), (ch) =>
+        registry.get(ch),
+      )
       return entries.filter((e): e is LiveEntry => e !== null && e.deadline > now)
+    },
+
+    async publishers() {
+      const now = c.now()
+      const channels = await redis.zrange(keys.liveStarted(), '0', '-1')
+      const rows = await inSlices(channels, (ch) =>
+        redis.hmget(keys.liveChannel(ch), 'state', 'node', 'clientId', 'deadline'),
+      )
+      const out: LivePublisher[] = []
+      rows.forEach(([state, node, clientId, deadline], i) => {
+        if ((state === 'live' || state === 'reconnecting') && node && clientId && Number(deadline) > now)
+          out.push({ channel: channels[i]!, state, node, clientId })
+      })
+      return out
     },
 
     async end(channel, reason, opts = {}) {

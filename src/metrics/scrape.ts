@@ -9,14 +9,14 @@
  * Concurrent scrapes share one refresh.
  */
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { LiveEntry } from '../live/entry.js'
+import type { LivePublisher } from '../live/registry.js'
 import type { NodeStat } from '../live/stat.js'
 import type { OutboxBacklog } from '../outbox/backlog.js'
 
 export type ScrapeSources = {
   /** Configured ingest node ids: their series exist (at 0) even while nothing is live there. */
   nodes(): string[]
-  liveStreams(): Promise<LiveEntry[]>
+  liveStreams(): Promise<LivePublisher[]>
   nodeStat(node: string, timeoutMs: number): Promise<NodeStat | null>
   sockets(): number
   rooms(): number
