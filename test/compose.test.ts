@@ -101,7 +101,10 @@ describe('docker-compose.yml', () => {
     expect(new Set(written).size).toBeGreaterThanOrEqual(4) // access, hook fallback, an error log per process
     const entry = readFileSync('scripts/ingest.ts', 'utf8')
     for (const file of written)
-      expect(entry, file).toMatch(new RegExp(`\\['${file.replace('.', '\\.')}', '/dev/std(out|err)'\\]`))
+      expect(entry, file).toMatch(new RegExp(`\\['${file.replace('.', '\\.')}', std(out|err)\\]`))
+    // Not /dev/stdout: that is /proc/self/fd/1, nginx's own fd (a socket under `nginx -t`: ENXIO).
+    expect(entry).toContain('const stdout = `/proc/${process.pid}/fd/1`')
+    expect(entry).toContain('const stderr = `/proc/${process.pid}/fd/2`')
   })
 
   it('gives every edge worker of the ingest container the descriptors its connections need', () => {
