@@ -22,12 +22,17 @@ const list = (name: string) =>
 const runDir = env.RUN_DIR ?? '/var/lib/live-ingest'
 const logDir = join(runDir, 'logs')
 mkdirSync(logDir, { recursive: true })
-// `docker logs` shows what both nginx processes write to their log files.
+// `docker logs` shows what both nginx processes write to their log files. The links name THIS
+// process's stdout/stderr: `/dev/stdout` is `/proc/self/fd/1`, which nginx would resolve to its
+// own fd 1 (a socket under `nginx -t`, where opening it fails with ENXIO; its `.out.log` file
+// when running), never to the container's output.
+const stdout = `/proc/${process.pid}/fd/1`
+const stderr = `/proc/${process.pid}/fd/2`
 const LOG_TARGETS = [
-  ['edge-access.log', '/dev/stdout'],
-  ['hook-fallback.log', '/dev/stdout'],
-  ['ingest-error.log', '/dev/stderr'],
-  ['edge-error.log', '/dev/stderr'],
+  ['edge-access.log', stdout],
+  ['hook-fallback.log', stdout],
+  ['ingest-error.log', stderr],
+  ['edge-error.log', stderr],
 ] as const
 for (const [file, target] of LOG_TARGETS) {
   rmSync(join(logDir, file), { force: true })

@@ -78,6 +78,11 @@ describe('docker-compose.yml', () => {
     expect(ingest.environment?.CONTROL_ALLOW).toBe(subnet)
     expect(ingest.environment?.APP_UPSTREAMS).toBe(apps.map(([name]) => `${name}:3000`).join(','))
     expect(ingest.environment?.NODE_ID).toBe('ingest-1')
+    // The app ends a session after 2x nginx's notify_update_timeout without on_update: same value.
+    for (const [, svc] of apps)
+      expect(svc.environment?.NOTIFY_UPDATE_S).toBe(ingest.environment?.NOTIFY_UPDATE_S)
+    // A Prometheus container is not on the app's loopback: it needs the token (empty = unset).
+    for (const [, svc] of apps) expect(svc.environment?.METRICS_TOKEN).toMatch(/^\$\{METRICS_TOKEN:-\}$/)
     // Every variable the ingest container is given is one scripts/ingest.ts reads.
     const entry = readFileSync('scripts/ingest.ts', 'utf8')
     for (const name of Object.keys(ingest.environment ?? {}))
@@ -101,7 +106,10 @@ describe('docker-compose.yml', () => {
     expect(new Set(written).size).toBeGreaterThanOrEqual(4) // access, hook fallback, an error log per process
     const entry = readFileSync('scripts/ingest.ts', 'utf8')
     for (const file of written)
-      expect(entry, file).toMatch(new RegExp(`\\['${file.replace('.', '\\.')}', '/dev/std(out|err)'\\]`))
+      expect(entry, file).toMatch(new RegExp(`\\['${file.replace('.', '\\.')}', std(out|err)\\]`))
+    // Not /dev/stdout: that is /proc/self/fd/1, nginx's own fd (a socket under `nginx -t`: ENXIO).
+    expect(entry).toMatch(/const stdout = `\/proc\/\$\{process\.pid\}\/fd\/1`/)
+    expect(entry).toMatch(/const stderr = `\/proc\/\$\{process\.pid\}\/fd\/2`/)
   })
 
   it('gives every edge worker of the ingest container the descriptors its connections need', () => {
