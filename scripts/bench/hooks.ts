@@ -71,7 +71,6 @@ const config = loadConfig({
   DATABASE_URL: services.databaseUrl,
   REDIS_URL: services.redisUrl,
   HOOK_SECRET: secret,
-  ...(process.env.BENCH_RECONCILE ? { RECONCILE_INTERVAL_S: process.env.BENCH_RECONCILE } : {}),
   JWT_PRIVATE_KEY: generateKeyPairSync('ed25519')
     .privateKey.export({ type: 'pkcs8', format: 'pem' })
     .toString(),
