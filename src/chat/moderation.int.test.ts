@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import { and, eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chatter, type Instance, startInstances, TestSocket, withSockets } from '../../test/chat-client.js'
 import { manualClock } from '../../test/harness.js'
-import { auditEvents } from '../db/schema/index.js'
+import { auditEvents, channels, chatMessages } from '../db/schema/index.js'
 
 const clock = manualClock()
 let env: Awaited<ReturnType<typeof startInstances>>
@@ -99,6 +100,41 @@ describe('moderation actions, seen from the receiving side', () => {
       expect(await audit('chat.message.deleted', r.ch)).toMatchObject([
         { actorId: r.mod.user.id, userId: r.alice.user.id },
       ])
+    })
+  })
+
+  it('delete sticks for a message chat-store has not written to Postgres yet', async () => {
+    await withSockets(async (track) => {
+      const r = await room(track)
+      const [channel] = await a.deps.db.select().from(channels).where(eq(channels.name, r.ch))
+      // Delivered and in the Redis history, its Postgres copy still on its way (chat:persist).
+      const seq = 1 + Number((await a.deps.redis.hget(a.deps.keys.chatSeq(r.ch), 'seq')) ?? 0)
+      const frame = {
+        type: 'chat',
+        id: randomUUID(),
+        seq,
+        user: { username: r.alice.user.username, role: 'user' },
+        text: 'not stored yet',
+        ts: new Date(clock.now()).toISOString(),
+      }
+      await a.deps.redis.hset(a.deps.keys.chatSeq(r.ch), 'seq', seq)
+      await a.deps.redis.xadd(a.deps.keys.chatHistory(r.ch), `${seq}-0`, 'f', JSON.stringify(frame))
+      expect(await r.mod.ws.request({ type: 'chat.delete', id: frame.id })).toMatchObject({ type: 'ack' })
+      // chat-store's insert arriving afterwards changes nothing: the line stays deleted.
+      await a.deps.db
+        .insert(chatMessages)
+        .values({
+          id: frame.id,
+          channelId: channel!.id,
+          seq,
+          userId: r.alice.user.id,
+          role: 'user',
+          text: frame.text,
+          createdAt: new Date(frame.ts),
+        })
+        .onConflictDoNothing()
+      const [row] = await a.deps.db.select().from(chatMessages).where(eq(chatMessages.id, frame.id))
+      expect(row!.deletedAt).not.toBeNull()
     })
   })
 

@@ -11,6 +11,7 @@ import { and, eq, gt, isNull, lte, or } from 'drizzle-orm'
 import { recordAudit } from '../audit/audit.js'
 import { channelBans, channelModerators, channels, chatMessages, users } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
+import { parseStoredFrame } from './history.js'
 import { ChatError, type ChatRole, type ChatSettingsPatch } from './protocol.js'
 
 export type ChannelRef = { name: string; id: string; ownerId: string }
@@ -61,7 +62,7 @@ export async function deleteMessage(
   messageId: string,
 ): Promise<void> {
   requireModerator(actor)
-  const [msg] = await deps.db
+  const [stored] = await deps.db
     .select({
       seq: chatMessages.seq,
       userId: chatMessages.userId,
@@ -70,6 +71,7 @@ export async function deleteMessage(
     })
     .from(chatMessages)
     .where(and(eq(chatMessages.id, messageId), eq(chatMessages.channelId, ch.id)))
+  const msg = stored ?? (await storeFromRecent(deps, ch, messageId))
   if (!msg) throw new ChatError('NOT_FOUND', 'no such message in this channel')
   if (
     msg.userId !== actor.userId &&
@@ -93,6 +95,35 @@ export async function deleteMessage(
     data: { channel: ch.name, messageId, seq: msg.seq },
   })
   await deps.chat.broker.publishControl(ch.name, { k: 'deleted', id: messageId })
+}
+
+/**
+ * A message delivered moments ago may not be in Postgres yet (chat/store.ts writes it from the
+ * `chat:persist` stream): find it in the channel's recent Redis history and store it now, so the
+ * deletion below sticks — chat-store's own insert of it is then a no-op (ON CONFLICT DO NOTHING).
+ */
+async function storeFromRecent(deps: Deps, ch: ChannelRef, messageId: string) {
+  const entries = (await deps.redis.xrevrange(deps.keys.chatHistory(ch.name), '+', '-', 'COUNT', 1000)) as [
+    string,
+    string[],
+  ][]
+  for (const [, fields] of entries) {
+    const i = fields.indexOf('f')
+    const frame = i >= 0 ? parseStoredFrame(fields[i + 1]) : null
+    if (frame?.id !== messageId) continue
+    const [author] = await deps.db
+      .select({ id: users.id })
+      .from(users)
+      .where(eq(users.username, frame.user.username))
+    if (!author) return null
+    const row = { seq: frame.seq, userId: author.id, role: frame.user.role, deletedAt: null }
+    await deps.db
+      .insert(chatMessages)
+      .values({ id: frame.id, channelId: ch.id, ...row, text: frame.text, createdAt: new Date(frame.ts) })
+      .onConflictDoNothing()
+    return row
+  }
+  return null
 }
 
 /** `seconds` null = a ban; otherwise a timeout of 1 s – 14 days. */

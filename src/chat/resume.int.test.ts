@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   chatter,
@@ -8,6 +9,8 @@ import {
   withSockets,
 } from '../../test/chat-client.js'
 import { createUser } from '../../test/factories.js'
+import { waitFor } from '../../test/support/ffmpeg.js'
+import { channels } from '../db/schema/index.js'
 import { startServer } from '../server.js'
 import { CloseCode } from './protocol.js'
 
@@ -107,7 +110,12 @@ describe('resume', () => {
     await withSockets(async (track) => {
       const sender = track(await TestSocket.join(a.url(ch), { ticket: await u.ticket() }))
       await sendMany(sender, 1, 60)
-      // As if Redis restarted without persistence.
+      // Postgres holds them once chat-store caught up (a moment after the acks)…
+      const [row] = await a.deps.db.select({ id: channels.id }).from(channels).where(eq(channels.name, ch))
+      await waitFor(async () => (await a.deps.chat.history.maxStoredSeq(row!.id)) === 60, {
+        what: 'all 60 messages stored in Postgres',
+      })
+      // …then Redis restarts without persistence.
       await a.deps.redis.del(a.deps.keys.chatHistory(ch), a.deps.keys.chatSeq(ch))
       const v = track(await TestSocket.join(a.url(ch)))
       expect(v.welcome.seq).toBe(60)

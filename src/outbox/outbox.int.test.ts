@@ -142,7 +142,7 @@ describe('revocation through the outbox', () => {
 
   it('ends a revoked key’s live session even when the revoking instance cannot reach Redis', async () => {
     const user = await createUser(healthy.deps)
-    const { key, row } = await streamKeyFor(healthy.deps, user)
+    const { key, row: row0 } = await streamKeyFor(healthy.deps, user)
     const q = new URLSearchParams({ node: 'n1', secret: healthy.deps.config.HOOK_SECRET })
     const res = await healthy.app.request(
       `/hooks/rtmp/publish?${q}`,
@@ -155,11 +155,10 @@ describe('revocation through the outbox', () => {
     // The revoking instance's Redis is down: the revocation commits, its effect cannot run there.
     const broken = await createTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:1' } })
     try {
-      await revokeStreamKey(broken.deps, user.id, row.id)
+      await revokeStreamKey(broken.deps, user.id, row0.id)
     } finally {
       await broken.close()
     }
-    expect(await healthy.deps.live.get(user.username)).not.toBeNull()
     // A healthy instance's worker takes the row over after its backoff and ends the session.
     await waitFor(async () => (await healthy.deps.live.get(user.username)) === null, {
       timeoutMs: 20_000,
@@ -167,5 +166,11 @@ describe('revocation through the outbox', () => {
     })
     const closed = await historyRow(healthy.deps, sessionId, (r) => r.endedAt !== null)
     expect(closed.endReason).toBe('key_revoked')
+    // Two attempts: the revoking instance's (failed: no Redis), then the healthy worker's.
+    const [row] = await healthy.deps.db
+      .select()
+      .from(outbox)
+      .where(sql`${outbox.topic} = 'stream_key.revoked' and ${outbox.payload}->>'keyId' = ${row0.id}`)
+    expect(row).toMatchObject({ attempts: 2, doneAt: expect.any(Date) })
   })
 })
