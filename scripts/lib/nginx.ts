@@ -15,7 +15,16 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
-import { isPortFree, type ProcHandle, readPidFile, sleep, spawnLogged, tailFile, waitForTcp, waitUntil } from './proc.js'
+import {
+  isPortFree,
+  type ProcHandle,
+  readPidFile,
+  sleep,
+  spawnLogged,
+  tailFile,
+  waitForTcp,
+  waitUntil,
+} from './proc.js'
 
 export interface NginxOptions {
   runDir: string
