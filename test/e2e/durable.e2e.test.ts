@@ -3,13 +3,12 @@
  * lost everything) never end or split a broadcast that nginx still carries.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPublisher, waitFor } from '../support/ffmpeg.js'
+import { waitFor } from '../support/ffmpeg.js'
 import {
-  broadcaster,
-  channelStatus,
   effectsSettled,
   historyRow,
   lastSegment,
+  liveBroadcast,
   playlistAdvances,
   sessionEvents,
   sessionsOf,
@@ -27,12 +26,8 @@ describe('the ingest is the truth about liveness', () => {
   })
 
   it('keeps a session whose updates were missed while nginx still carries its publisher', async () => {
-    const b = await broadcaster(stack.deps)
-    const pub = startPublisher({ url: `${stack.rtmp}/${b.key}` })
+    const { pub, ...b } = await liveBroadcast(stack)
     try {
-      await waitFor(async () => (await channelStatus(stack.http, b.channel)) === 'live', {
-        timeoutMs: 15_000,
-      })
       const { sessionId } = (await stack.deps.live.get(b.channel))!
       // Our blind spot: Redis frozen or every instance down past the deadline (2 update intervals).
       const past = Date.now() - 1000
@@ -62,13 +57,9 @@ describe('a Redis that lost everything', () => {
   })
 
   it('re-adopts the live publisher into its open session: one broadcast, one session, one online', async () => {
-    const b = await broadcaster(stack.deps)
-    const pub = startPublisher({ url: `${stack.rtmp}/${b.key}` })
+    const { pub, ...b } = await liveBroadcast(stack)
     let sessionId: string
     try {
-      await waitFor(async () => (await channelStatus(stack.http, b.channel)) === 'live', {
-        timeoutMs: 15_000,
-      })
       ;({ sessionId } = (await stack.deps.live.get(b.channel))!)
       await historyRow(stack.deps, sessionId)
 

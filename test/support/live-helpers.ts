@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm'
 import { streamSessions } from '../../src/db/schema/index.js'
 import type { Deps } from '../../src/deps.js'
 import { loggedIn, streamKeyFor } from '../factories.js'
-import { waitFor } from './ffmpeg.js'
+import { startPublisher, waitFor } from './ffmpeg.js'
 
 export async function channelStatus(http: string, name: string): Promise<string> {
   return ((await (await fetch(`${http}/api/v1/channels/${name}`)).json()) as { status: string }).status
@@ -93,4 +93,20 @@ export async function effectsSettled(deps: Pick<Deps, 'redis' | 'keys'>) {
     },
     { what: 'every lifecycle event applied' },
   )
+}
+
+/** A new broadcaster publishing with ffmpeg through `stack`'s first node, once its channel shows live. */
+export async function liveBroadcast(stack: { deps: Deps; rtmp: string; http: string }) {
+  const b = await broadcaster(stack.deps)
+  const pub = startPublisher({ url: `${stack.rtmp}/${b.key}` })
+  try {
+    await waitFor(async () => (await channelStatus(stack.http, b.channel)) === 'live', {
+      timeoutMs: 15_000,
+      what: `${b.channel} live`,
+    })
+  } catch (err) {
+    await pub.stop()
+    throw err
+  }
+  return { ...b, pub }
 }
