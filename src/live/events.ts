@@ -36,7 +36,6 @@ export const StreamEventSchema = z.discriminatedUnion('type', [
 ])
 
 export type StreamEvent = z.output<typeof StreamEventSchema>
-export type StreamEventType = StreamEvent['type']
 
 /** One event from its JSON (pub/sub payload or the stream entry's `data` field); null if invalid. */
 export function parseStreamEvent(json: string): StreamEvent | null {

@@ -21,7 +21,6 @@ export const topicSchemas = {
 
 export type Topic = keyof typeof topicSchemas
 export type Payload<T extends Topic> = z.infer<(typeof topicSchemas)[T]>
-export const TOPICS = Object.keys(topicSchemas) as Topic[]
 
 /** Validates a payload read back from Postgres; null when it is not (or no longer) a valid one. */
 export function parsePayload<T extends Topic>(topic: T, payload: unknown): Payload<T> | null {
