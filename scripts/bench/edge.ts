@@ -24,15 +24,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import WebSocket from 'ws'
-import { createSession } from '../../src/accounts/sessions.js'
 import { loadConfig } from '../../src/config.js'
-import { channels, users } from '../../src/db/schema/index.js'
 import { buildDeps } from '../../src/server.js'
 import { createStreamKey } from '../../src/stream-keys/service.js'
 import { startPublisher } from '../../test/support/ffmpeg.js'
 import { startEphemeralServices } from '../lib/ephemeral.js'
 import { nginxFiles, startNginx } from '../lib/nginx.js'
 import { freePort } from '../lib/proc.js'
+import { benchOwner } from './lib/owner.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -95,14 +94,8 @@ const env: Record<string, string> = {
   BENCH_PORT: String(appPort),
 }
 const { deps, close: closeDeps } = await buildDeps(loadConfig(env))
-const [owner] = await deps.db
-  .insert(users)
-  .values({ username: OWNER, email: 'edge@bench.test', passwordHash: 'x', emailVerifiedAt: new Date() })
-  .returning()
-await deps.db.insert(channels).values({ ownerId: owner!.id, name: OWNER })
-const { session } = await createSession(deps, owner!.id, { remember: false })
-const { token } = await deps.tokens.signAccess(owner!, session.id)
-const { key } = await createStreamKey(deps, owner!.id, 'bench')
+const { owner, token } = await benchOwner(deps, OWNER)
+const { key } = await createStreamKey(deps, owner.id, 'bench')
 
 const app = spawn(
   process.execPath,
