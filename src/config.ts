@@ -56,6 +56,16 @@ export const ConfigSchema = z
     RTMPS_PORT: port.optional(),
     DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:54329/live'),
     REDIS_URL: z.string().url().default('redis://127.0.0.1:63799'),
+    /**
+     * A Redis Cluster instead of REDIS_URL: `host:port,host:port` (any of its nodes; the rest are
+     * discovered) or `redis://[:password@]host:port,…`. Needs Redis ≥ 7 (sharded pub/sub).
+     */
+    REDIS_CLUSTER_NODES: csv.optional(),
+    /**
+     * How many partitions channels are spread over (redis/keys.ts): each has its own hash slot,
+     * events stream and indexes. Fixed for the life of a deployment's Redis data.
+     */
+    REDIS_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(16),
     /** Redis key prefix: lets several deployments (or test files) share one Redis. */
     REDIS_PREFIX: z
       .string()

@@ -29,7 +29,7 @@ import { createOutboxHandlers } from './outbox/handlers.js'
 import { createOutboxWorker } from './outbox/worker.js'
 import { createRedis } from './redis/client.js'
 import { createKeys } from './redis/keys.js'
-import { createStreamConsumer, groupLag, trimConsumed } from './redis/stream-consumer.js'
+import { createPartitionedConsumer, partitionedLag, trimPartitions } from './redis/partitioned.js'
 
 export type Running = { deps: Deps; server: ServerType; port: number; shutdown(): Promise<void> }
 
@@ -40,10 +40,13 @@ export async function buildDeps(
 ) {
   const metrics = createMetrics()
   const { db, sql } = createDb(config.DATABASE_URL)
-  const { redis, redisSub } = createRedis(config.REDIS_URL, {
-    onError: (connection) => metrics.redisErrors.inc({ source: connection }),
-  })
-  const keys = createKeys(config.REDIS_PREFIX)
+  const { redis, redisSub } = createRedis(
+    { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES },
+    {
+      onError: (connection) => metrics.redisErrors.inc({ source: connection }),
+    },
+  )
+  const keys = createKeys(config.REDIS_PREFIX, config.REDIS_PARTITIONS)
   const ingest = createIngestControl(config.INGEST_NODES, log)
   const live = createRedisLiveRegistry({
     redis,
@@ -94,7 +97,7 @@ export async function buildDeps(
     sockets: () => chat.hub.size,
     rooms: () => chat.hub.rooms.size,
     outboxBacklog: () => outboxBacklog(sql),
-    eventsLag: () => groupLag(redis, keys.events(), EFFECTS_GROUP),
+    eventsLag: () => partitionedLag(redis, keys.allEvents(), EFFECTS_GROUP),
     timeoutMs: 2000,
   })
   const close = async () => {
@@ -105,8 +108,8 @@ export async function buildDeps(
   }
   /**
    * The consumers of the durable path (DESIGN.md "one durable path"): the Postgres outbox worker,
-   * the `live-effects` group of the `events` stream (history, drops) and the `chat-store` group of
-   * `chat:persist` (chat's copy in Postgres). Every instance runs all three; the work is shared
+   * the `live-effects` group of the `events` streams (history, drops) and the `chat-store` group
+   * of the `chat:persist` streams (chat's copy in Postgres), one stream per partition. Every instance runs all three; the work is shared
    * and survives any instance dying mid-way.
    */
   const startWorkers = async () => {
@@ -115,18 +118,18 @@ export async function buildDeps(
       kind === 'connection'
         ? metrics.redisErrors.inc({ source: `${source}_consumer` })
         : metrics.storeError(source, err)
-    const effects = createStreamConsumer({
+    const effects = createPartitionedConsumer({
       redis,
-      stream: keys.events(),
+      streams: keys.allEvents(),
       group: EFFECTS_GROUP,
       consumer,
-      handle: createLiveEffects({ db, ingest, log }),
+      handle: createLiveEffects({ db, ingest, live, log }),
       log,
       onError: onError('live_effects'),
     })
-    const chatStore = createStreamConsumer({
+    const chatStore = createPartitionedConsumer({
       redis,
-      stream: keys.chatPersist(),
+      streams: keys.allChatPersist(),
       group: CHAT_STORE_GROUP,
       consumer,
       handleBatch: createChatStore({ db, log }),
@@ -138,8 +141,8 @@ export async function buildDeps(
       60_000,
       () =>
         Promise.all([
-          trimConsumed(redis, keys.events(), 24 * 3600_000),
-          trimConsumed(redis, keys.chatPersist(), 3600_000),
+          trimPartitions(redis, keys.allEvents(), 24 * 3600_000),
+          trimPartitions(redis, keys.allChatPersist(), 3600_000),
         ]),
       { onError: (err) => log.warn({ err: (err as Error).message }, 'streams: trim failed') },
     )

@@ -12,6 +12,8 @@ export interface RedisOptions {
   persist: boolean
   /** With persist: `always` makes every acknowledged write survive a SIGKILL (fault tests); default everysec. */
   appendfsync?: 'always' | 'everysec'
+  /** More redis-server options (e.g. `--cluster-enabled yes`). */
+  extraArgs?: string[]
 }
 
 export interface RedisHandle {
@@ -69,6 +71,7 @@ export async function startRedis(opts: RedisOptions): Promise<RedisHandle> {
           '3600 1 300 100 60 10000',
         ]
       : ['--appendonly', 'no', '--save', '']),
+    ...(opts.extraArgs ?? []),
   ]
   const proc = spawnLogged('redis-server', args, { logFile: opts.logFile })
   // SIGTERM makes redis flush the AOF / write a final snapshot before exiting.

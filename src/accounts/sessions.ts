@@ -70,9 +70,8 @@ export async function createSession(
 async function markSidsRevoked(deps: SessionDeps, sids: string[]) {
   if (sids.length === 0) return
   const ttl = deps.config.ACCESS_TOKEN_TTL_S + 60
-  const multi = deps.redis.multi()
-  for (const sid of sids) multi.set(deps.keys.revokedSid(sid), '1', 'EX', ttl)
-  await multi.exec()
+  // One SET per sid, sent together (auto-pipelining): on a Cluster each sid is its own slot.
+  await Promise.all(sids.map((sid) => deps.redis.set(deps.keys.revokedSid(sid), '1', 'EX', ttl)))
 }
 
 /** Ends one session; `userId` restricts it to that user's own. Returns false if there was none open. */

@@ -1,6 +1,6 @@
 /**
  * @module admin/cli — operator commands (`npm run admin -- <command> <email>`; in the image:
- * `node dist/src/admin/cli.js …`), against DATABASE_URL (and REDIS_URL / REDIS_PREFIX for demote,
+ * `node dist/src/admin/cli.js …`), against DATABASE_URL (and REDIS_URL or REDIS_CLUSTER_NODES, REDIS_PREFIX for demote,
  * which also ends the user's sessions):
  *   promote <email>   make the account an admin (this is how the first admin is made)
  *   demote <email>    make an admin a normal user again and sign them out everywhere
@@ -8,7 +8,7 @@
 
 import { createDb } from '../db/client.js'
 import { createRedis } from '../redis/client.js'
-import { createKeys } from '../redis/keys.js'
+import { createKeys, DEFAULT_PARTITIONS } from '../redis/keys.js'
 import { demoteByEmail, promoteByEmail } from './commands.js'
 
 const USAGE = 'usage: npm run admin -- promote <email> | demote <email>'
@@ -26,13 +26,16 @@ try {
   if (command === 'promote') {
     result = await promoteByEmail(db, email)
   } else {
-    const { redis, redisSub } = createRedis(env.REDIS_URL ?? 'redis://127.0.0.1:63799')
+    const { redis, redisSub } = createRedis({
+      url: env.REDIS_URL ?? 'redis://127.0.0.1:63799',
+      clusterNodes: env.REDIS_CLUSTER_NODES?.split(',').filter(Boolean),
+    })
     redisSub.disconnect() // a role change publishes nothing
     try {
       const deps = {
         db,
         redis,
-        keys: createKeys(env.REDIS_PREFIX ?? ''),
+        keys: createKeys(env.REDIS_PREFIX ?? '', Number(env.REDIS_PARTITIONS ?? DEFAULT_PARTITIONS)),
         now: Date.now,
         config: { ACCESS_TOKEN_TTL_S: 900 },
       }

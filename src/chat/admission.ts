@@ -95,18 +95,21 @@ export function createSocketAdmission(opts: {
         else byAddr.set(addr, [id])
       }
       const t = now()
-      const p = redis.pipeline()
-      for (const [addr, ids] of byAddr) {
-        const key = keys.socketsOfAddress(addr)
-        for (let i = 0; i < ids.length; i += CHUNK) {
-          const args: (string | number)[] = []
-          for (const id of ids.slice(i, i + CHUNK)) args.push(t + ttlMs, id)
-          p.zadd(key, ...args)
-        }
-        p.zremrangebyscore(key, '-inf', t)
-        p.pexpire(key, ttlMs * 2)
-      }
-      await p.exec()
+      // Each address is its own slot on a Cluster: a pipeline per address, sent at once.
+      await Promise.all(
+        [...byAddr].map(([addr, ids]) => {
+          const key = keys.socketsOfAddress(addr)
+          const p = redis.pipeline()
+          for (let i = 0; i < ids.length; i += CHUNK) {
+            const args: (string | number)[] = []
+            for (const id of ids.slice(i, i + CHUNK)) args.push(t + ttlMs, id)
+            p.zadd(key, ...args)
+          }
+          p.zremrangebyscore(key, '-inf', t)
+          p.pexpire(key, ttlMs * 2)
+          return p.exec()
+        }),
+      )
     },
   }
 }

@@ -1,13 +1,17 @@
 /**
  * @module chat/broker — carries chat between instances over Redis pub/sub.
  *
+ * Sharded pub/sub (SPUBLISH/SSUBSCRIBE, Redis ≥ 7): a channel's topics live in its partition's
+ * slot (redis/keys.ts), so on a Redis Cluster each message is carried by that slot's node alone
+ * instead of being broadcast over the whole cluster bus.
+ *
  * Delivery is at-most-once, like centrifuge's `broker.go`: a message published while an
  * instance is not subscribed (or while its subscriber connection is down) never reaches it.
  * What makes chat gap-free anyway is that every chat message is appended to the channel's
  * history stream in the same Lua step that publishes it, with its sequence number, so a socket
  * that subscribes first and then reads history misses nothing (hub.ts, history.ts).
  *
- * Envelope on `chat:ch:{channel}`: a header line, then the payload.
+ * Envelope on `chat:{pN}:ch:<channel>`: a header line, then the payload.
  *   `m <seq>\n<chat frame JSON>`  — forwarded to sockets byte for byte (serialized once, by the sender)
  *   `i\n<ControlEvent JSON>`       — moderation and rule changes; each instance renders the frames
  */
@@ -15,11 +19,9 @@ import { z } from 'zod'
 import { parseStreamEvent, type StreamEvent } from '../live/events.js'
 import type { Redis } from '../redis/client.js'
 import type { Keys } from '../redis/keys.js'
+import { createScript } from '../redis/script.js'
 import type { ChatFrame } from './protocol.js'
-import { SEED_SEQ, SEND_MESSAGE, script } from './scripts.js'
-
-const send = script(SEND_MESSAGE)
-const seed = script(SEED_SEQ)
+import { SEED_SEQ, SEND_MESSAGE, scriptKeys } from './scripts.js'
 
 /** Validated on receipt: another instance (or version) can publish anything on these topics. */
 const ControlEventSchema = z.discriminatedUnion('k', [
@@ -48,8 +50,8 @@ export type BrokerHandler = (channel: string, msg: Inbound) => void
 
 /** Redis-side admission (chat/send.ts decides the numbers): rate window, slow mode, duplicates. */
 export type Gate = {
-  rateKey: string
-  lastKey: string
+  /** Whose rate window and last message are checked (keys in the channel's partition). */
+  userId: string
   now: number
   windowMs: number
   max: number
@@ -96,12 +98,14 @@ export function createRedisChatBroker(opts: {
   historyMax: number
 }): ChatBroker {
   const { redis, redisSub, keys, historyMax } = opts
+  const send = createScript(redis, SEND_MESSAGE)
+  const seed = createScript(redis, SEED_SEQ)
   const HISTORY_TTL_MS = 7 * 24 * 3600 * 1000
-  // topic name → [channel, kind]; two topics per channel, subscribed with one SUBSCRIBE.
+  // topic name → [channel, kind]; two topics per channel (one slot), subscribed with one SSUBSCRIBE.
   const topics = new Map<string, [string, 'chat' | 'stream']>()
   let handler: BrokerHandler = () => {}
 
-  redisSub.on('messageBuffer', (topicBuf: Buffer, payload: Buffer) => {
+  redisSub.on('smessageBuffer', (topicBuf: Buffer, payload: Buffer) => {
     const topic = topics.get(topicBuf.toString())
     if (!topic) return
     const [channel, kind] = topic
@@ -114,13 +118,8 @@ export function createRedisChatBroker(opts: {
       const head = `{"type":"chat","id":${JSON.stringify(msg.id)},"seq":`
       const tail = `,"user":${JSON.stringify(msg.user)},"text":${JSON.stringify(msg.text)},"ts":${JSON.stringify(msg.ts)}}`
       const g = opts.gate
-      const keysAndArgs = [
-        keys.chatSeq(channel),
-        keys.chatHistory(channel),
-        keys.chatTopic(channel),
-        g?.rateKey ?? keys.chatSeq(channel),
-        g?.lastKey ?? keys.chatSeq(channel),
-        keys.chatPersist(),
+      const sendKeys = scriptKeys.sendMessage(keys, channel, g?.userId)
+      const args = [
         head,
         tail,
         historyMax,
@@ -136,10 +135,10 @@ export function createRedisChatBroker(opts: {
         opts.persist.channelId,
         opts.persist.userId,
       ]
-      let res = (await send(redis, 6, ...keysAndArgs)) as number[]
+      let res = (await send(sendKeys, args)) as number[]
       if (res[0] === -1) {
-        await seed(redis, 2, keys.chatSeq(channel), keys.chatHistory(channel), await opts.seedFloor())
-        res = (await send(redis, 6, ...keysAndArgs)) as number[]
+        await seed(scriptKeys.seedSeq(keys, channel), [await opts.seedFloor()])
+        res = (await send(sendKeys, args)) as number[]
       }
       const [outcome, value] = res as [number, number]
       if (outcome === 1) return { ok: true, seq: value }
@@ -148,21 +147,21 @@ export function createRedisChatBroker(opts: {
       throw new Error('chat sequence could not be seeded')
     },
     async publishControl(channel, event) {
-      await redis.publish(keys.chatTopic(channel), `i\n${JSON.stringify(event)}`)
+      await redis.spublish(keys.chatTopic(channel), `i\n${JSON.stringify(event)}`)
     },
     async subscribe(channel) {
       const chat = keys.chatTopic(channel)
       const stream = keys.channelEvents(channel)
       topics.set(chat, [channel, 'chat'])
       topics.set(stream, [channel, 'stream'])
-      await redisSub.subscribe(chat, stream)
+      await redisSub.ssubscribe(chat, stream)
     },
     async unsubscribe(channel) {
       const chat = keys.chatTopic(channel)
       const stream = keys.channelEvents(channel)
       topics.delete(chat)
       topics.delete(stream)
-      await redisSub.unsubscribe(chat, stream)
+      await redisSub.sunsubscribe(chat, stream)
     },
     onMessage(h) {
       handler = h

@@ -93,7 +93,7 @@ describe('fan-out across instances', () => {
         at: startedAt,
       }
       const emit = (e: StreamEvent | string) =>
-        a.deps.redis.publish(a.deps.keys.channelEvents(ch), typeof e === 'string' ? e : JSON.stringify(e))
+        a.deps.redis.spublish(a.deps.keys.channelEvents(ch), typeof e === 'string' ? e : JSON.stringify(e))
       await emit({ type: 'stream.online', ...base })
       // Whatever else lands on the topic (another version, a hand-typed PUBLISH) is skipped, not thrown.
       await emit('{not json')

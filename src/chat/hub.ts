@@ -61,15 +61,27 @@ export class ChatHub {
     d.redisSub.on('message', (topic: string, payload: string) => {
       if (topic === revokedTopic) this.onRevoked(payload)
     })
+    // A reconnected subscriber may have missed messages (pub/sub is at-most-once): every socket
+    // reconnects and resumes from history rather than silently skipping them, and the cached
+    // rules, moderators and live state are read again.
+    const resync = () => {
+      this.closeAll(CloseCode.RESYNC, 'resync')
+      for (const room of this.rooms.values()) this.reload(room)
+    }
     d.redisSub.on('ready', () => {
-      // A reconnected subscriber may have missed messages (pub/sub is at-most-once): every
-      // socket reconnects and resumes from history rather than silently skipping them.
-      if (this.subscriberWasReady) {
-        this.closeAll(CloseCode.RESYNC, 'resync')
-        // The cached rules, moderators and live state may have changed while we were deaf.
-        for (const room of this.rooms.values()) this.reload(room)
-      }
+      if (this.subscriberWasReady) resync()
       this.subscriberWasReady = true
+    })
+    // On a Redis Cluster the sharded topics have a subscriber per master (redis/client.ts): one
+    // lost in a failover comes back on the promoted replica, deaf for the time in between.
+    let shardLost = false
+    d.redisSub.on('-subscriber', () => {
+      shardLost = true
+    })
+    d.redisSub.on('+subscriber', () => {
+      if (!shardLost) return
+      shardLost = false
+      resync()
     })
     this.ready = d.redisSub.subscribe(revokedTopic).then(() => undefined)
     this.ready.catch((err) => d.log.error({ err }, 'chat: could not subscribe to session revocations'))

@@ -42,7 +42,7 @@ describe('slow consumers', () => {
         ts: '',
       })
       for (let seq = 1; seq <= 400; seq++) {
-        await a.deps.redis.publish(
+        await a.deps.redis.spublish(
           a.deps.keys.chatTopic(ch),
           `m ${seq}\n${frame.replace('"seq":0', `"seq":${seq}`)}`,
         )

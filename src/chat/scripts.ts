@@ -1,25 +1,10 @@
 /**
  * @module chat/scripts — the Lua behind chat: admission + ordered publish, and sequence
  * seeding. Time always comes in as ARGV (the caller's injected clock); PEXPIRE only
- * garbage-collects idle keys. Scripts run by SHA (EVALSHA), sent in full only when Redis does
- * not know them yet.
+ * garbage-collects idle keys. Every key a script touches belongs to the channel's partition
+ * (redis/keys.ts), so each runs in one hash slot of a Redis Cluster (scriptKeys below).
  */
-import { createHash } from 'node:crypto'
-import type { Redis } from '../redis/client.js'
-
-export type Script = (redis: Redis, numKeys: number, ...args: (string | number)[]) => Promise<unknown>
-
-export function script(lua: string): Script {
-  const sha = createHash('sha1').update(lua).digest('hex')
-  return async (redis, numKeys, ...args) => {
-    try {
-      return await redis.evalsha(sha, numKeys, ...args)
-    } catch (err) {
-      if (!(err as Error).message.startsWith('NOSCRIPT')) throw err
-      return redis.eval(lua, numKeys, ...args)
-    }
-  }
-}
+import type { Keys } from '../redis/keys.js'
 
 /**
  * Sends one chat message: the admission check (optional) and the publish, in ONE round trip.
@@ -33,7 +18,7 @@ export function script(lua: string): Script {
  * sequence order equals the history order: a reader that subscribes first and then reads the
  * stream can never fall into a gap between the two.
  *
- * Persist — the same step appends the frame to the `chat:persist` stream, whose consumer group
+ * Persist — the same step appends the frame to the partition's `chat:persist` stream, whose consumer group
  * writes Postgres (chat/store.ts): an acknowledged message is durable whatever Postgres is doing.
  *
  * KEYS: state hash (seq, floor), history stream, pub/sub topic, rate zset, last-message hash,
@@ -73,7 +58,7 @@ if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('HSET', KEYS[1], 'floor', 
 local frame = ARGV[1] .. seq .. ARGV[2]
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], seq .. '-0', 'f', frame)
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-redis.call('PUBLISH', KEYS[3], 'm ' .. seq .. '\\n' .. frame)
+redis.call('SPUBLISH', KEYS[3], 'm ' .. seq .. '\\n' .. frame)
 -- The durable copy is owed from here on: chat/store.ts writes it to Postgres with retries.
 redis.call('XADD', KEYS[6], '*', 'c', ARGV[13], 'u', ARGV[14], 'f', frame)
 return {1, seq}
@@ -101,3 +86,19 @@ if redis.call('HSETNX', KEYS[1], 'seq', floor) == 1 then
 end
 return tonumber(redis.call('HGET', KEYS[1], 'seq'))
 `
+
+/**
+ * The KEYS of each script above, in order. A send without admission (`gate` off) passes the state
+ * hash in the rate and last-message places: same slot, never touched.
+ */
+export const scriptKeys = {
+  sendMessage: (k: Keys, channel: string, userId?: string) => [
+    k.chatSeq(channel),
+    k.chatHistory(channel),
+    k.chatTopic(channel),
+    userId ? k.chatRate(channel, userId) : k.chatSeq(channel),
+    userId ? k.chatLast(channel, userId) : k.chatSeq(channel),
+    k.chatPersist(channel),
+  ],
+  seedSeq: (k: Keys, channel: string) => [k.chatSeq(channel), k.chatHistory(channel)],
+}

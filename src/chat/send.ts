@@ -59,8 +59,7 @@ export async function sendMessage(deps: Deps, conn: Conn, room: Room, rawText: s
   const result = await deps.chat.broker.publishMessage(room.name, msg, {
     seedFloor: () => deps.chat.history.maxStoredSeq(room.channelId),
     gate: {
-      rateKey: deps.keys.chatRate(room.name, id.userId),
-      lastKey: deps.keys.chatLast(room.name, id.userId),
+      userId: id.userId,
       now,
       windowMs: config.CHAT_RATE_WINDOW_S * 1000,
       max: conn.privileged ? config.CHAT_RATE_LIMIT_MOD : config.CHAT_RATE_LIMIT,

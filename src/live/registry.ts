@@ -19,7 +19,7 @@ import type { Keys } from '../redis/keys.js'
 import { createScript } from '../redis/script.js'
 import { dueReason, type LiveEntry, parseEntry } from './entry.js'
 import type { IngestControl } from './ingest-control.js'
-import { END, NOTE_PENDING_REASON, PUBLISH, PUBLISH_DONE, UPDATE } from './scripts.js'
+import { END, NOTE_PENDING_REASON, PUBLISH, PUBLISH_DONE, scriptKeys, UPDATE } from './scripts.js'
 
 export type { LiveEntry, LiveState } from './entry.js'
 
@@ -70,6 +70,8 @@ export interface LiveRegistry {
    * end must not be adopted back at all, any other only into a new session.
    */
   endedReason(node: string, clientId: string): Promise<EndReason | null>
+  /** Records why a publisher's session ended (the END script's caller and live-effects both do). */
+  markEnded(node: string, clientId: string, reason: EndReason): Promise<void>
 }
 
 type Clients = {
@@ -88,6 +90,12 @@ const LIST_SLICE = 100
 
 /** Garbage-collection grace past a deadline: the sweeper, not key expiry, ends sessions. */
 const GC_MS = 10 * 60_000
+
+/** How long a publisher's end is remembered (endedReason). */
+const ENDED_TTL_S = 3600
+
+/** Due sessions read per partition per sweep. */
+const SWEEP_BATCH = 200
 
 /**
  * Maps `items` through `fn` LIST_SLICE at a time, yielding to the event loop between slices:
@@ -119,33 +127,55 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
     return redis.get(keys.liveClient(node, clientId))
   }
 
+  /** Every live or reconnecting channel, from each partition's started index. */
+  async function startedChannels(): Promise<string[]> {
+    return (await Promise.all(keys.allLiveStarted().map((k) => redis.zrange(k, '0', '-1')))).flat()
+  }
+
+  /** Index and tombstone live in their own slots (scripts.ts): kept alive beside the channel hash. */
+  const indexTtlMs = () => liveTtlMs() + GC_MS
+
+  /** Marks a publisher ended on purpose or not (see endedReason); live-effects writes it again. */
+  async function markEnded(node: string, clientId: string, reason: EndReason) {
+    await redis.set(keys.liveEnded(node, clientId), reason, 'EX', ENDED_TTL_S)
+  }
+
   /**
    * Runs END: if this call won, the offline event is recorded with it (history and any drop follow
    * from the stream). Returns the entry as it was, or null if someone else ended it first.
    */
   async function finish(entry: LiveEntry, reason: EndReason, opts: { onlyIfDue: boolean }) {
     const { channel } = entry
-    const flat = (await run.end(
-      [
-        keys.liveChannel(channel),
-        keys.liveDeadlines(),
-        keys.liveStarted(),
-        keys.events(),
-        keys.channelEvents(channel),
-        keys.liveEnded(entry.node, entry.clientId),
-        keys.kicked(channel, entry.keyId),
-      ],
-      [channel, entry.sessionId, c.now(), opts.onlyIfDue ? '1' : '0', reason, c.kickCooldownS],
-    )) as string[] | null
+    const flat = (await run.end(scriptKeys.end(keys, channel, entry.keyId), [
+      channel,
+      entry.sessionId,
+      c.now(),
+      opts.onlyIfDue ? '1' : '0',
+      reason,
+      c.kickCooldownS,
+    ])) as string[] | null
     const ended = parseEntry(channel, flat)
-    if (ended) c.log.info({ channel, sessionId: ended.sessionId, reason }, 'stream ended')
+    if (!ended) return null
+    c.log.info({ channel, sessionId: ended.sessionId, reason }, 'stream ended')
+    // Best effort here (instant); the offline event makes live-effects write it too.
+    await markEnded(ended.node, ended.clientId, reason).catch(() => {})
     return ended
   }
 
   /** UPDATE: refreshes one publisher's deadline; `force` past a missed deadline (the ingest confirmed it). */
-  function refresh(channel: string, node: string, clientId: string, force: boolean) {
-    const k = [keys.liveChannel(channel), keys.liveDeadlines(), keys.liveClient(node, clientId)]
-    return run.update(k, [channel, node, clientId, c.now(), liveTtlMs(), GC_MS, force ? '1' : '0'])
+  async function refresh(channel: string, node: string, clientId: string, force: boolean) {
+    const flat = await run.update(scriptKeys.update(keys, channel), [
+      channel,
+      node,
+      clientId,
+      c.now(),
+      liveTtlMs(),
+      GC_MS,
+      force ? '1' : '0',
+    ])
+    // Re-set rather than PEXPIRE: an index lost with a Redis restart comes back with the adoption.
+    if (flat) await redis.set(keys.liveClient(node, clientId), channel, 'PX', indexTtlMs())
+    return flat
   }
 
   /**
@@ -179,34 +209,26 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
 
   const registry: LiveRegistry = {
     async publish(p) {
+      // The index first: a session is never live without it (a refused publish leaves an entry
+      // that points at a channel this publisher does not hold; every script checks, it expires).
+      await redis.set(keys.liveClient(p.node, p.clientId), p.channel, 'PX', indexTtlMs())
       for (let attempt = 0; attempt < 2; attempt++) {
         const now = c.now()
-        const [outcome, sid, startedAt] = (await run.publish(
-          [
-            keys.liveChannel(p.channel),
-            keys.liveClient(p.node, p.clientId),
-            keys.liveDeadlines(),
-            keys.liveStarted(),
-            keys.kicked(p.channel, p.keyId),
-            keys.events(),
-            keys.channelEvents(p.channel),
-          ],
-          [
-            p.channel,
-            randomUUID(),
-            p.node,
-            p.clientId,
-            p.keyId,
-            p.userId,
-            p.channelId,
-            now,
-            liveTtlMs(),
-            GC_MS,
-            p.maxSessionS * 1000,
-            p.adopt?.sessionId ?? '',
-            p.adopt?.startedAt ?? '',
-          ],
-        )) as [string, string, string]
+        const [outcome, sid, startedAt] = (await run.publish(scriptKeys.publish(keys, p.channel, p.keyId), [
+          p.channel,
+          randomUUID(),
+          p.node,
+          p.clientId,
+          p.keyId,
+          p.userId,
+          p.channelId,
+          now,
+          liveTtlMs(),
+          GC_MS,
+          p.maxSessionS * 1000,
+          p.adopt?.sessionId ?? '',
+          p.adopt?.startedAt ?? '',
+        ])) as [string, string, string]
         if (outcome === 'stale') {
           // The previous session's deadline passed but no sweeper got to it yet: end it, then retry.
           const prev = await registry.get(p.channel)
@@ -235,17 +257,16 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
     async publishDone(node, clientId) {
       const channel = await channelOf(node, clientId)
       if (!channel) return // a refused publisher, a duplicate, or already ended: nothing to do
-      const res = (await run.publishDone(
-        [
-          keys.liveChannel(channel),
-          keys.liveDeadlines(),
-          keys.liveClient(node, clientId),
-          keys.events(),
-          keys.channelEvents(channel),
-        ],
-        [channel, node, clientId, c.now(), windowMs(), GC_MS],
-      )) as [string, string] | null
+      const res = (await run.publishDone(scriptKeys.publishDone(keys, channel), [
+        channel,
+        node,
+        clientId,
+        c.now(),
+        windowMs(),
+        GC_MS,
+      ])) as [string, string] | null
       if (!res) return
+      await redis.del(keys.liveClient(node, clientId)).catch(() => {})
       const [outcome, sessionId] = res
       if (outcome === 'end') {
         const entry = await registry.get(channel)
@@ -261,15 +282,15 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
 
     async list() {
       const now = c.now()
-      const entries = await inSlices(await redis.zrange(keys.liveStarted(), '0', '-1'), (ch) =>
-        registry.get(ch),
-      )
-      return entries.filter((e): e is LiveEntry => e !== null && e.deadline > now)
+      const entries = await inSlices(await startedChannels(), (ch) => registry.get(ch))
+      return entries
+        .filter((e): e is LiveEntry => e !== null && e.deadline > now)
+        .sort((a, b) => a.startedAt - b.startedAt)
     },
 
     async publishers() {
       const now = c.now()
-      const channels = await redis.zrange(keys.liveStarted(), '0', '-1')
+      const channels = await startedChannels()
       const rows = await inSlices(channels, (ch) =>
         redis.hmget(keys.liveChannel(ch), 'state', 'node', 'clientId', 'deadline'),
       )
@@ -297,10 +318,11 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
     async dropIntoWindow(channel, reason) {
       const entry = await registry.get(channel)
       if (entry?.state !== 'live') return false
-      const noted = await run.notePending(
-        [keys.liveChannel(channel)],
-        [entry.sessionId, entry.clientId, reason],
-      )
+      const noted = await run.notePending(scriptKeys.notePendingReason(keys, channel), [
+        entry.sessionId,
+        entry.clientId,
+        reason,
+      ])
       if (noted !== 1) return false
       // publish_done follows the drop and opens the window; if the hook is lost, the reconciler
       // sees the publisher gone from /stat and does the same.
@@ -310,18 +332,26 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
 
     async sweep() {
       const now = c.now()
-      const due = await redis.zrangebyscore(keys.liveDeadlines(), '-inf', String(now), 'LIMIT', 0, 200)
+      const due = (
+        await Promise.all(
+          keys
+            .allLiveDeadlines()
+            .map((k) => redis.zrangebyscore(k, '-inf', String(now), 'LIMIT', 0, SWEEP_BATCH)),
+        )
+      ).flat()
       let ended = 0
       for (const channel of due) {
         const entry = await registry.get(channel)
         if (!entry) {
-          await redis.zrem(keys.liveDeadlines(), channel)
+          await redis.zrem(keys.liveDeadlines(channel), channel)
           continue
         }
         if (await endDue(entry, now)) ended++
       }
       return ended
     },
+
+    markEnded,
 
     async endedReason(node, clientId) {
       const reason = await redis.get(keys.liveEnded(node, clientId))

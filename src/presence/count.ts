@@ -10,8 +10,8 @@ export async function countViewers(
   now: number,
 ): Promise<Map<string, number>> {
   if (channels.length === 0) return new Map()
-  const pipeline = redis.pipeline()
-  for (const ch of channels) pipeline.zcount(keys.presence(ch), `(${now}`, '+inf')
-  const results = (await pipeline.exec()) ?? []
-  return new Map(channels.map((ch, i) => [ch, Number(results[i]?.[1] ?? 0)]))
+  // One command per channel, sent together by auto-pipelining (grouped per node on a Cluster,
+  // where an explicit pipeline must not span slots).
+  const counts = await Promise.all(channels.map((ch) => redis.zcount(keys.presence(ch), `(${now}`, '+inf')))
+  return new Map(channels.map((ch, i) => [ch, counts[i]!]))
 }

@@ -53,18 +53,21 @@ export function createRedisPresence(opts: {
     },
     async refresh(entries) {
       const t = now()
-      const p = redis.pipeline()
-      for (const [channel, ids] of entries) {
-        const key = keys.presence(channel)
-        for (let i = 0; i < ids.length; i += CHUNK) {
-          const args: (string | number)[] = []
-          for (const id of ids.slice(i, i + CHUNK)) args.push(t + ttlMs, id)
-          if (args.length) p.zadd(key, ...args)
-        }
-        p.zremrangebyscore(key, '-inf', t)
-        p.pexpire(key, keyTtlMs())
-      }
-      await p.exec()
+      // Channels live in different slots: one pipeline (MULTI-free) per channel, sent at once.
+      await Promise.all(
+        [...entries].map(([channel, ids]) => {
+          const key = keys.presence(channel)
+          const p = redis.pipeline()
+          for (let i = 0; i < ids.length; i += CHUNK) {
+            const args: (string | number)[] = []
+            for (const id of ids.slice(i, i + CHUNK)) args.push(t + ttlMs, id)
+            if (args.length) p.zadd(key, ...args)
+          }
+          p.zremrangebyscore(key, '-inf', t)
+          p.pexpire(key, keyTtlMs())
+          return p.exec()
+        }),
+      )
     },
     counts(channels) {
       return countViewers(redis, keys, channels, now())

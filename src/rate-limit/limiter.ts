@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Deps } from '../deps.js'
 import { RateLimitedError } from '../http/errors.js'
+import { createScript } from '../redis/script.js'
 import { BACKOFF_FAIL, SLIDING_WINDOW } from './scripts.js'
 
 /** At most `max` events per sliding `windowMs`. `name` becomes part of the Redis key. */
@@ -42,25 +43,24 @@ export interface RateLimiter {
   succeed(policy: BackoffPolicy, id: string): Promise<void>
 }
 
-async function slide(deps: LimiterDeps, limit: Limit, id: string, member: string): Promise<Verdict> {
-  const [ok, n] = (await deps.redis.eval(
-    SLIDING_WINDOW,
-    1,
-    deps.keys.rateLimit(limit.name, id),
-    deps.now(),
-    limit.windowMs,
-    limit.max,
-    member,
-  )) as [number, number]
-  return ok === 1 ? { ok: true, remaining: n } : { ok: false, retryAfterMs: n }
-}
-
 export function createRateLimiter(deps: LimiterDeps): RateLimiter {
+  // By SHA (EVALSHA): these run on every login, signup and API write. One key each, any slot.
+  const slidingWindow = createScript(deps.redis, SLIDING_WINDOW)
+  const backoffFail = createScript(deps.redis, BACKOFF_FAIL)
+
+  async function slide(limit: Limit, id: string, member: string): Promise<Verdict> {
+    const [ok, n] = (await slidingWindow(
+      [deps.keys.rateLimit(limit.name, id)],
+      [deps.now(), limit.windowMs, limit.max, member],
+    )) as [number, number]
+    return ok === 1 ? { ok: true, remaining: n } : { ok: false, retryAfterMs: n }
+  }
+
   return {
     async consume(limit, id) {
       // The member must be unique even when two events share a millisecond.
       const member = `${deps.now()}:${randomBytes(6).toString('hex')}`
-      const v = await slide(deps, limit, id, member)
+      const v = await slide(limit, id, member)
       if (!v.ok) return v
       return {
         ...v,
@@ -69,7 +69,7 @@ export function createRateLimiter(deps: LimiterDeps): RateLimiter {
         },
       }
     },
-    peek: (limit, id) => slide(deps, limit, id, ''),
+    peek: (limit, id) => slide(limit, id, ''),
     async reset(limit, id) {
       await deps.redis.del(deps.keys.rateLimit(limit.name, id))
     },
@@ -79,15 +79,9 @@ export function createRateLimiter(deps: LimiterDeps): RateLimiter {
     },
     async fail(policy, id) {
       const { freeFailures, baseMs, maxMs, forgetAfterMs } = policy
-      const [failures, lockMs] = (await deps.redis.eval(
-        BACKOFF_FAIL,
-        1,
-        deps.keys.backoff(policy.name, id),
-        deps.now(),
-        freeFailures,
-        baseMs,
-        maxMs,
-        forgetAfterMs,
+      const [failures, lockMs] = (await backoffFail(
+        [deps.keys.backoff(policy.name, id)],
+        [deps.now(), freeFailures, baseMs, maxMs, forgetAfterMs],
       )) as [number, number]
       return { failures, lockMs }
     },

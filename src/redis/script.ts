@@ -8,8 +8,12 @@ import type { Redis } from './client.js'
 
 export type Script = (keys: string[], args: (string | number)[]) => Promise<unknown>
 
+/** SHA1 per script body, computed once however often a script is bound to a connection. */
+const shas = new Map<string, string>()
+
 export function createScript(redis: Redis, lua: string): Script {
-  const sha = createHash('sha1').update(lua).digest('hex')
+  const sha = shas.get(lua) ?? createHash('sha1').update(lua).digest('hex')
+  shas.set(lua, sha)
   return async (keys, args) => {
     try {
       return await redis.evalsha(sha, keys.length, ...keys, ...args)

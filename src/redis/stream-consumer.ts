@@ -13,7 +13,7 @@
  *   stream is bounded by consumption, never by a MAXLEN that could cut unread entries.
  */
 import type { Logger } from '../log.js'
-import type { Redis } from './client.js'
+import { duplicate, type Redis } from './client.js'
 
 export type StreamEntry = { id: string; fields: string[] }
 
@@ -47,7 +47,7 @@ export type StreamConsumer = {
 type RawEntries = [string, string[]][]
 
 export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
-  const blocking = o.redis.duplicate({
+  const blocking = duplicate(o.redis, {
     maxRetriesPerRequest: null,
     enableAutoPipelining: false,
     commandTimeout: undefined,

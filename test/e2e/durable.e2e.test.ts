@@ -33,7 +33,7 @@ describe('the ingest is the truth about liveness', () => {
       const past = Date.now() - 1000
       const { redis, keys } = stack.deps
       await redis.hset(keys.liveChannel(b.channel), 'deadline', past)
-      await redis.zadd(keys.liveDeadlines(), past, b.channel)
+      await redis.zadd(keys.liveDeadlines(b.channel), past, b.channel)
       await stack.deps.live.sweep()
       const kept = (await stack.deps.live.get(b.channel))!
       expect(kept).toMatchObject({ state: 'live', sessionId })

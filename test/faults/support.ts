@@ -73,7 +73,7 @@ type LifecycleEvent = { type: string; channel?: string; sessionId?: string }
 
 /** The durable lifecycle events of one channel, whatever the entry layout (flat fields or a JSON `data`). */
 export async function channelEvents(deps: Deps, channel: string): Promise<LifecycleEvent[]> {
-  const entries = await deps.redis.xrange(deps.keys.events(), '-', '+')
+  const entries = await deps.redis.xrange(deps.keys.events(channel), '-', '+')
   return entries
     .map(([, fields]) => {
       const e: Record<string, unknown> = {}

@@ -43,7 +43,8 @@ export async function playlistAdvances(
 
 /** Lifecycle events of one session from the durable `events` stream. */
 export async function sessionEvents(deps: Deps, sessionId: string): Promise<string[]> {
-  const entries = await deps.redis.xrange(deps.keys.events(), '-', '+')
+  // The session's channel is not known here: read every partition's stream.
+  const entries = (await Promise.all(deps.keys.allEvents().map((s) => deps.redis.xrange(s, '-', '+')))).flat()
   return entries
     .map(
       ([, fields]) => JSON.parse(fields[fields.indexOf('data') + 1]!) as { type: string; sessionId: string },
@@ -88,8 +89,12 @@ export async function historyRow(
 export async function effectsSettled(deps: Pick<Deps, 'redis' | 'keys'>) {
   await waitFor(
     async () => {
-      const [pending] = (await deps.redis.xpending(deps.keys.events(), 'live-effects')) as [number]
-      return pending === 0
+      const pending = await Promise.all(
+        deps.keys
+          .allEvents()
+          .map(async (s) => ((await deps.redis.xpending(s, 'live-effects')) as [number])[0]),
+      )
+      return pending.every((n) => n === 0)
     },
     { what: 'every lifecycle event applied' },
   )
