@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import { authRoutes, meRoutes } from './accounts/routes.js'
 import { adminRoutes } from './admin/routes.js'
+import { apiTokenRoutes } from './api-tokens/routes.js'
 import { channelRoutes } from './channels/routes.js'
 import { channelChatRoutes, chatRoutes } from './chat/routes.js'
 import { chatSocketRoutes } from './chat/ws-route.js'
@@ -68,6 +69,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   app.route('/api/v1/me', meRoutes(deps))
   app.route('/api/v1/admin', adminRoutes(deps))
   app.route('/api/v1/stream-keys', streamKeyRoutes(deps))
+  app.route('/api/v1/tokens', apiTokenRoutes(deps))
   app.route('/api/v1/channels', channelRoutes(deps))
   app.route('/api/v1/channels', channelChatRoutes(deps))
   app.route('/api/v1/channels', followRoutes(deps))

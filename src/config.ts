@@ -28,13 +28,15 @@ const ingestNodes = z.string().transform((s, ctx) => {
   return nodes
 })
 
-const limits = (maxSessionS: number, maxStreamKeys: number) =>
+const limits = (maxSessionS: number, maxStreamKeys: number, maxApiTokens = 5) =>
   z
     .object({
       maxSessionS: z.number().int().min(10).default(maxSessionS),
       maxStreamKeys: z.number().int().min(1).max(1000).default(maxStreamKeys),
+      /** Active (unrevoked, unexpired) personal access tokens per user. */
+      maxApiTokens: z.number().int().min(0).max(1000).default(maxApiTokens),
     })
-    .default({ maxSessionS, maxStreamKeys })
+    .default({ maxSessionS, maxStreamKeys, maxApiTokens })
 
 /** Tiers as SaaS products tier them; `users.plan` picks one. */
 export const PlanLimitsSchema = z.object({

@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'EMAIL_NOT_VERIFIED'
+  | 'INSUFFICIENT_SCOPE'
+  | 'TOKEN_NOT_ALLOWED'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
@@ -27,6 +29,8 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   EMAIL_NOT_VERIFIED: 403,
+  INSUFFICIENT_SCOPE: 403,
+  TOKEN_NOT_ALLOWED: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -42,6 +46,8 @@ const TITLE: Record<ErrorCode, string> = {
   UNAUTHORIZED: 'Authentication required',
   FORBIDDEN: 'Forbidden',
   EMAIL_NOT_VERIFIED: 'Email address not verified',
+  INSUFFICIENT_SCOPE: 'Token scope does not cover this request',
+  TOKEN_NOT_ALLOWED: 'Personal access tokens cannot be used here',
   NOT_FOUND: 'Not found',
   CONFLICT: 'Conflict',
   PAYLOAD_TOO_LARGE: 'Payload too large',
@@ -104,6 +110,19 @@ export class RateLimitedError extends AppError {
 export class EmailNotVerifiedError extends AppError {
   constructor() {
     super('EMAIL_NOT_VERIFIED', 'confirm your email address first')
+  }
+}
+
+/** A personal access token lacks the scope the route declares (403, not 401: the token is fine, its reach is not). */
+export class InsufficientScopeError extends AppError {
+  constructor(scope: string) {
+    super('INSUFFICIENT_SCOPE', `this token lacks the ${scope} scope`)
+  }
+}
+/** Account changes (password, email, sessions, tokens, admin) need a signed-in session, never a token. */
+export class TokenNotAllowedError extends AppError {
+  constructor() {
+    super('TOKEN_NOT_ALLOWED', 'personal access tokens cannot be used for account changes; sign in')
   }
 }
 

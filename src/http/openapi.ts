@@ -10,6 +10,7 @@ import {
   TokenBody,
 } from '../accounts/schemas.js'
 import { DisableBody } from '../admin/schemas.js'
+import { CreateTokenBody } from '../api-tokens/schemas.js'
 import { PatchChannelBody } from '../channels/schemas.js'
 import { chatOpenApiOps } from '../chat/openapi.js'
 import { CreateKeyBody } from '../stream-keys/schemas.js'
@@ -239,6 +240,30 @@ const OPS: Record<string, Record<string, Op>> = {
       params: ['name'],
       ok: 200,
     },
+  },
+  '/api/v1/tokens': {
+    post: {
+      tag: 'tokens',
+      summary: 'Create a personal access token `lvp_…`; the only response that contains it (session only)',
+      description:
+        'Scopes: channel:read, channel:write, stream-keys:write, chat:write, analytics:read, webhooks:write. ' +
+        'Use as `Authorization: Bearer lvp_…`; a route outside its scopes answers 403 INSUFFICIENT_SCOPE, an ' +
+        'account change (password, sessions, tokens, identities, admin) 403 TOKEN_NOT_ALLOWED. At most ' +
+        'PLAN_LIMITS.<plan>.maxApiTokens active tokens (403 PLAN_LIMIT); 10 creations an hour.',
+      auth: true,
+      body: CreateTokenBody,
+      ok: 201,
+    },
+    get: {
+      tag: 'tokens',
+      summary:
+        'List your tokens: name, scopes, preview, createdAt, expiresAt, lastUsedAt, lastUsedIp (session only)',
+      auth: true,
+      ok: 200,
+    },
+  },
+  '/api/v1/tokens/{id}': {
+    delete: { tag: 'tokens', summary: 'Revoke a token (session only)', auth: true, params: ['id'], ok: 204 },
   },
   ...chatOpenApiOps,
 }
