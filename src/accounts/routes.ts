@@ -140,7 +140,8 @@ export const authRoutes = (deps: Deps) => {
 }
 
 export const meRoutes = (deps: Deps) =>
-  new Hono<AuthEnv>().use(requireUser(deps, 'channel:read')).get('/', async (c) => {
+  // Per route, not .use(): other routers (oidc/routes.ts identities) also mount under /api/v1/me.
+  new Hono<AuthEnv>().get('/', requireUser(deps, 'channel:read'), async (c) => {
     const [user] = await deps.db.select().from(users).where(eq(users.id, c.var.user.id))
     if (!user) throw new NotFoundError('user')
     return c.json(toPublicUser(user))

@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'EMAIL_NOT_VERIFIED'
   | 'INSUFFICIENT_SCOPE'
   | 'TOKEN_NOT_ALLOWED'
+  | 'OIDC_FAILED'
+  | 'IDENTITY_NOT_LINKED'
+  | 'LAST_SIGN_IN_METHOD'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
@@ -31,6 +34,9 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   EMAIL_NOT_VERIFIED: 403,
   INSUFFICIENT_SCOPE: 403,
   TOKEN_NOT_ALLOWED: 403,
+  OIDC_FAILED: 401,
+  IDENTITY_NOT_LINKED: 409,
+  LAST_SIGN_IN_METHOD: 409,
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -48,6 +54,9 @@ const TITLE: Record<ErrorCode, string> = {
   EMAIL_NOT_VERIFIED: 'Email address not verified',
   INSUFFICIENT_SCOPE: 'Token scope does not cover this request',
   TOKEN_NOT_ALLOWED: 'Personal access tokens cannot be used here',
+  OIDC_FAILED: 'Sign-in with the identity provider failed',
+  IDENTITY_NOT_LINKED: 'Account exists but cannot be linked',
+  LAST_SIGN_IN_METHOD: 'Last sign-in method',
   NOT_FOUND: 'Not found',
   CONFLICT: 'Conflict',
   PAYLOAD_TOO_LARGE: 'Payload too large',

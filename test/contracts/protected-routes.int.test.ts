@@ -33,6 +33,9 @@ const PUBLIC = new Set([
   'GET /api/v1/channels',
   'GET /api/v1/channels/:name',
   'GET /api/v1/openapi.json',
+  'GET /api/v1/auth/providers',
+  'GET /api/v1/auth/oidc/:provider/start',
+  'GET /api/v1/auth/oidc/:provider/callback',
 ])
 
 /** What a personal access token needs on each protected route (the routes declare the same). */
@@ -43,6 +46,8 @@ const ACCESS: Record<string, Access> = {
   'DELETE /api/v1/auth/sessions/:id': SESSION_ONLY,
   'POST /api/v1/auth/password/change': SESSION_ONLY,
   'GET /api/v1/me': 'channel:read',
+  'GET /api/v1/me/identities': SESSION_ONLY,
+  'DELETE /api/v1/me/identities/:provider': SESSION_ONLY,
   'GET /api/v1/admin/users': SESSION_ONLY,
   'GET /api/v1/admin/users/:id': SESSION_ONLY,
   'POST /api/v1/admin/users/:id/disable': SESSION_ONLY,
