@@ -124,15 +124,13 @@ async function createFromIdentity(deps: OidcDeps, a: Asserted, now: Date, ip: st
           })
           .returning()
         await tx.insert(channels).values({ ownerId: u!.id, name: username })
-        await tx
-          .insert(identities)
-          .values({
-            userId: u!.id,
-            provider: a.provider,
-            subject: a.subject,
-            email: a.email,
-            lastLoginAt: now,
-          })
+        await tx.insert(identities).values({
+          userId: u!.id,
+          provider: a.provider,
+          subject: a.subject,
+          email: a.email,
+          lastLoginAt: now,
+        })
         await recordAudit(tx, { type: 'auth.signup', userId: u!.id, ip, data: { provider: a.provider } })
         return u!
       })
