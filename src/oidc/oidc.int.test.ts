@@ -97,9 +97,16 @@ async function expectRefused(res: Response) {
 }
 
 describe('sign in with an OpenID Connect provider', () => {
-  it('lists the configured providers for the buttons', async () => {
+  it('lists the configured providers, and /login and /signup show a button for each that keeps `next`', async () => {
     const res = await call(t, 'GET', '/api/v1/auth/providers')
     expect(await res.json()).toEqual([{ id: 'test', name: 'Test IdP' }])
+    for (const page of ['/login', '/signup']) {
+      const html = await (
+        await call(t, 'GET', `${page}?next=%2Fc%2Fabc`, { headers: { accept: 'text/html' } })
+      ).text()
+      expect(html, page).toContain('href="/api/v1/auth/oidc/test/start?next=%2Fc%2Fabc"')
+      expect(html, page).toContain('with Test IdP')
+    }
   })
 
   it('signs up a new user (no password), then signs the same identity in again', async () => {
