@@ -18,12 +18,14 @@ export type TestProvider = {
   clientSecret: string
   /** The account the next authorization logs in. */
   signInAs(account: Account): void
+  /** Registers the client's redirect URIs (for a relying party whose address is known only later). */
+  setRedirectUris(uris: string[]): void
   /** Follows the provider's redirects from `authorizationUrl` until it sends the browser to `redirectUri`. */
   authorize(authorizationUrl: string): Promise<URL>
   close(): Promise<void>
 }
 
-export async function startTestProvider(redirectUris: string[]): Promise<TestProvider> {
+export async function startTestProvider(redirectUris: string[] = []): Promise<TestProvider> {
   const accounts = new Map<string, Account>()
   let next: Account | undefined
   const clientId = 'live-test'
@@ -33,28 +35,30 @@ export async function startTestProvider(redirectUris: string[]): Promise<TestPro
   const server: Server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: clientId,
-        client_secret: clientSecret,
-        redirect_uris: redirectUris,
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
+  const build = (redirectUris: string[]) =>
+    new Provider(issuer, {
+      clients: [
+        {
+          client_id: clientId,
+          client_secret: clientSecret,
+          redirect_uris: redirectUris,
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+        },
+      ],
+      async findAccount(_ctx, sub) {
+        const a = accounts.get(sub)
+        return a && { accountId: sub, claims: async () => ({ ...a }) }
       },
-    ],
-    async findAccount(_ctx, sub) {
-      const a = accounts.get(sub)
-      return a && { accountId: sub, claims: async () => ({ ...a }) }
-    },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username'] },
-    jwks: { keys: [jwk] },
-    cookies: { keys: ['test-cookie-key-0123456789'] },
-    features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    pkce: { required: () => true },
-  })
-  const handle = provider.callback()
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username'] },
+      jwks: { keys: [jwk] },
+      cookies: { keys: ['test-cookie-key-0123456789'] },
+      features: { devInteractions: { enabled: false } },
+      interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+      pkce: { required: () => true },
+    })
+  let provider = build(redirectUris)
+  let handle = provider.callback()
   server.on('request', (req, res) => {
     if (!req.url?.startsWith('/interaction/')) return handle(req, res)
     void (async () => {
@@ -83,6 +87,10 @@ export async function startTestProvider(redirectUris: string[]): Promise<TestPro
     clientSecret,
     signInAs(account) {
       next = account
+    },
+    setRedirectUris(uris) {
+      provider = build(uris)
+      handle = provider.callback()
     },
     async authorize(authorizationUrl) {
       const jar = new Map<string, string>()
