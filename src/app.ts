@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import { authRoutes, meRoutes } from './accounts/routes.js'
 import { adminRoutes } from './admin/routes.js'
+import { apiTokenRoutes } from './api-tokens/routes.js'
 import { channelRoutes } from './channels/routes.js'
 import { channelChatRoutes, chatRoutes } from './chat/routes.js'
 import { chatSocketRoutes } from './chat/ws-route.js'
@@ -18,6 +19,7 @@ import { securityHeaders } from './http/middleware/security-headers.js'
 import { openApiDocument } from './http/openapi.js'
 import { httpMetrics } from './metrics/http.js'
 import { metricsRoutes } from './metrics/routes.js'
+import { identityRoutes, oidcAuthRoutes } from './oidc/routes.js'
 import { rtmpHookRoutes } from './rtmp-hooks/routes.js'
 import { streamKeyRoutes } from './stream-keys/routes.js'
 import { webNotFound, webRoutes } from './web/routes.js'
@@ -65,9 +67,12 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   })
   app.route('/hooks/rtmp', rtmpHookRoutes(deps))
   app.route('/api/v1/auth', authRoutes(deps))
+  app.route('/api/v1/auth', oidcAuthRoutes(deps))
   app.route('/api/v1/me', meRoutes(deps))
+  app.route('/api/v1/me', identityRoutes(deps))
   app.route('/api/v1/admin', adminRoutes(deps))
   app.route('/api/v1/stream-keys', streamKeyRoutes(deps))
+  app.route('/api/v1/tokens', apiTokenRoutes(deps))
   app.route('/api/v1/channels', channelRoutes(deps))
   app.route('/api/v1/channels', channelChatRoutes(deps))
   app.route('/api/v1/channels', followRoutes(deps))

@@ -28,13 +28,58 @@ const ingestNodes = z.string().transform((s, ctx) => {
   return nodes
 })
 
-const limits = (maxSessionS: number, maxStreamKeys: number) =>
+const limits = (maxSessionS: number, maxStreamKeys: number, maxApiTokens = 5) =>
   z
     .object({
       maxSessionS: z.number().int().min(10).default(maxSessionS),
       maxStreamKeys: z.number().int().min(1).max(1000).default(maxStreamKeys),
+      /** Active (unrevoked, unexpired) personal access tokens per user. */
+      maxApiTokens: z.number().int().min(0).max(1000).default(maxApiTokens),
     })
-    .default({ maxSessionS, maxStreamKeys })
+    .default({ maxSessionS, maxStreamKeys, maxApiTokens })
+
+/** A loopback host: the only place a plain-http OIDC issuer is accepted (tests, a local Keycloak). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '')
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+}
+
+/** One OpenID Connect provider of OIDC_PROVIDERS (oidc/). */
+export const OidcProviderSchema = z.object({
+  /** In the URLs (`/api/v1/auth/oidc/<id>/…`) and the identities table: keep it stable. */
+  id: z.string().regex(/^[a-z0-9-]{1,32}$/, 'id must be 1–32 of a-z, 0-9, -'),
+  name: z.string().min(1).max(40),
+  issuer: z
+    .string()
+    .url()
+    .refine((u) => {
+      const url = new URL(u)
+      return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))
+    }, 'issuer must be https (plain http only for a loopback issuer)'),
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  scopes: z
+    .string()
+    .default('openid email profile')
+    .refine((s) => s.split(/\s+/).includes('openid'), 'scopes must include openid'),
+})
+export type OidcProvider = z.output<typeof OidcProviderSchema>
+
+const oidcProviders = z
+  .string()
+  .transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' })
+      return z.NEVER
+    }
+  })
+  .pipe(
+    z
+      .array(OidcProviderSchema)
+      .refine((list) => new Set(list.map((p) => p.id)).size === list.length, 'provider ids must be unique'),
+  )
 
 /** Tiers as SaaS products tier them; `users.plan` picks one. */
 export const PlanLimitsSchema = z.object({
@@ -172,6 +217,8 @@ export const ConfigSchema = z
     WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
     /** Bearer token that lets a non-loopback scraper read GET /metrics (metrics/routes.ts); unset: loopback only. */
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Sign-in providers, JSON: [{"id","name","issuer","clientId","clientSecret","scopes"?}] (docs/auth.md). */
+    OIDC_PROVIDERS: oidcProviders.default([]),
   })
   .transform((c, ctx) => {
     // Without SMTP the mailer prints mails, reset and confirmation links included, to the log:

@@ -61,7 +61,10 @@ export async function login(
     throw new UnauthorizedError('wrong email or password')
   }
   await guard.succeeded()
-  const rehash = needsRehash(user.passwordHash) ? { passwordHash: await hashPassword(input.password) } : {}
+  const rehash =
+    user.passwordHash && needsRehash(user.passwordHash)
+      ? { passwordHash: await hashPassword(input.password) }
+      : {}
   await deps.db
     .update(users)
     .set({ lastLoginAt: new Date(deps.now()), ...rehash })

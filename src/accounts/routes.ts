@@ -1,13 +1,15 @@
 /** @module accounts/routes — `/api/v1/auth/*` and `/api/v1/me`. Handlers validate, call a verb, answer. */
+
 import { eq } from 'drizzle-orm'
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { createMiddleware } from 'hono/factory'
+import { SESSION_ONLY } from '../api-tokens/scopes.js'
 import { users } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
 import type { AppEnv, AuthEnv } from '../http/env.js'
 import { NotFoundError, UnauthorizedError } from '../http/errors.js'
-import { authenticate, requireUser } from '../http/middleware/auth.js'
+import { assertAccess, authenticate, requireUser } from '../http/middleware/auth.js'
 import { assertTrustedOrigin } from '../http/middleware/origin-check.js'
 import { validate } from '../http/validate.js'
 import { rateLimit } from '../rate-limit/middleware.js'
@@ -56,7 +58,7 @@ const noStore = createMiddleware(async (c, next) => {
 })
 
 export const authRoutes = (deps: Deps) => {
-  const auth = requireUser(deps)
+  const auth = requireUser(deps, SESSION_ONLY)
   return new Hono<AppEnv>()
     .use(noStore)
     .post('/register', validate('json', RegisterBody), async (c) => {
@@ -103,7 +105,8 @@ export const authRoutes = (deps: Deps) => {
       const authorization = c.req.header('authorization')
       const cookie = readRefreshCookie(c, deps)
       if (authorization !== undefined) {
-        const user = await authenticate(deps, authorization)
+        const user = await authenticate(deps, authorization, c.var.clientIp)
+        assertAccess(user, SESSION_ONLY)
         await logout(deps, user.id, user.sid, meta(c), everywhere)
       } else if (cookie) {
         assertTrustedOrigin(c, deps.config.ALLOWED_ORIGINS)
@@ -137,7 +140,8 @@ export const authRoutes = (deps: Deps) => {
 }
 
 export const meRoutes = (deps: Deps) =>
-  new Hono<AuthEnv>().use(requireUser(deps)).get('/', async (c) => {
+  // Per route, not .use(): other routers (oidc/routes.ts identities) also mount under /api/v1/me.
+  new Hono<AuthEnv>().get('/', requireUser(deps, 'channel:read'), async (c) => {
     const [user] = await deps.db.select().from(users).where(eq(users.id, c.var.user.id))
     if (!user) throw new NotFoundError('user')
     return c.json(toPublicUser(user))

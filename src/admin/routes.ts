@@ -1,5 +1,7 @@
 /** @module admin/routes — `/api/v1/admin/*`: account administration, for admins only (checked live). */
+
 import { Hono } from 'hono'
+import { SESSION_ONLY } from '../api-tokens/scopes.js'
 import type { Deps } from '../deps.js'
 import type { AuthEnv } from '../http/env.js'
 import { requireUser } from '../http/middleware/auth.js'
@@ -10,7 +12,7 @@ import { disableUser, enableUser, endUserSessions, getUser, listUsers, promoteUs
 
 export const adminRoutes = (deps: Deps) =>
   new Hono<AuthEnv>()
-    .use(requireUser(deps), requireAdminNow(deps))
+    .use(requireUser(deps, SESSION_ONLY), requireAdminNow(deps))
     .use(async (c, next) => {
       await next()
       c.header('Cache-Control', 'no-store')

@@ -18,20 +18,20 @@ export const channelRoutes = (deps: Deps) =>
     })
     .patch(
       '/:name',
-      requireUser(deps),
+      requireUser(deps, 'channel:write'),
       validate('param', ChannelParam),
       validate('json', PatchChannelBody),
       async (c) => {
         return c.json(await updateChannel(deps, c.req.valid('param').name, c.var.user, c.req.valid('json')))
       },
     )
-    .post('/:name/kick', requireUser(deps), validate('param', ChannelParam), async (c) => {
+    .post('/:name/kick', requireUser(deps, 'channel:write'), validate('param', ChannelParam), async (c) => {
       const kicked = await kickChannel(deps, c.req.valid('param').name, c.var.user, c.var.clientIp)
       return c.json({ kicked })
     })
     .get(
       '/:name/sessions',
-      requireUser(deps),
+      requireUser(deps, 'analytics:read'),
       validate('param', ChannelParam),
       validate('query', SessionsQuery),
       async (c) => {

@@ -66,7 +66,7 @@ async function actorFor(
 export const chatRoutes = (deps: Deps) =>
   new Hono<AppEnv>().post(
     '/tickets',
-    requireUser(deps),
+    requireUser(deps, 'chat:write'),
     requireVerified(deps),
     rateLimit<AuthEnv>(deps, { name: 'chat-ticket', max: 30, windowMs: 60_000 }, (c) => c.var.user.id),
     async (c) => {
@@ -77,7 +77,7 @@ export const chatRoutes = (deps: Deps) =>
 
 export const channelChatRoutes = (deps: Deps) =>
   new Hono<AuthEnv>()
-    .get('/:name/chat', requireUser(deps), validate('param', ChannelParam), async (c) => {
+    .get('/:name/chat', requireUser(deps, 'channel:read'), validate('param', ChannelParam), async (c) => {
       const ch = await channelRef(deps, c.req.valid('param').name)
       return c.json(
         await http(async () => {
@@ -88,7 +88,7 @@ export const channelChatRoutes = (deps: Deps) =>
     })
     .patch(
       '/:name/chat',
-      requireUser(deps),
+      requireUser(deps, 'chat:write'),
       validate('param', ChannelParam),
       validate('json', ChatSettingsBody),
       async (c) => {
@@ -97,26 +97,36 @@ export const channelChatRoutes = (deps: Deps) =>
         return c.json(await http(() => updateChatSettings(deps, ch, actor, c.req.valid('json'))))
       },
     )
-    .get('/:name/moderators', requireUser(deps), validate('param', ChannelParam), async (c) => {
-      const ch = await channelRef(deps, c.req.valid('param').name)
-      return c.json(
-        await http(async () => {
-          requireModerator(await actorFor(deps, ch, c.var.user, c.var.clientIp))
-          return listModerators(deps, ch)
-        }),
-      )
-    })
-    .put('/:name/moderators/:username', requireUser(deps), validate('param', ModeratorParam), async (c) => {
-      const p = c.req.valid('param')
-      const ch = await channelRef(deps, p.name)
-      await http(async () =>
-        setModerator(deps, ch, await actorFor(deps, ch, c.var.user, c.var.clientIp), p.username, true),
-      )
-      return c.body(null, 204)
-    })
+    .get(
+      '/:name/moderators',
+      requireUser(deps, 'channel:read'),
+      validate('param', ChannelParam),
+      async (c) => {
+        const ch = await channelRef(deps, c.req.valid('param').name)
+        return c.json(
+          await http(async () => {
+            requireModerator(await actorFor(deps, ch, c.var.user, c.var.clientIp))
+            return listModerators(deps, ch)
+          }),
+        )
+      },
+    )
+    .put(
+      '/:name/moderators/:username',
+      requireUser(deps, 'chat:write'),
+      validate('param', ModeratorParam),
+      async (c) => {
+        const p = c.req.valid('param')
+        const ch = await channelRef(deps, p.name)
+        await http(async () =>
+          setModerator(deps, ch, await actorFor(deps, ch, c.var.user, c.var.clientIp), p.username, true),
+        )
+        return c.body(null, 204)
+      },
+    )
     .delete(
       '/:name/moderators/:username',
-      requireUser(deps),
+      requireUser(deps, 'chat:write'),
       validate('param', ModeratorParam),
       async (c) => {
         const p = c.req.valid('param')
@@ -127,7 +137,7 @@ export const channelChatRoutes = (deps: Deps) =>
         return c.body(null, 204)
       },
     )
-    .get('/:name/bans', requireUser(deps), validate('param', ChannelParam), async (c) => {
+    .get('/:name/bans', requireUser(deps, 'channel:read'), validate('param', ChannelParam), async (c) => {
       const ch = await channelRef(deps, c.req.valid('param').name)
       return c.json(
         await http(async () => {

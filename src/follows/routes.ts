@@ -9,13 +9,18 @@ import { follow, getFollow, unfollow } from './service.js'
 
 export const followRoutes = (deps: Deps) =>
   new Hono<AuthEnv>()
-    .get('/:name/follow', requireUser(deps), validate('param', ChannelParam), async (c) =>
+    .get('/:name/follow', requireUser(deps, 'channel:read'), validate('param', ChannelParam), async (c) =>
       c.json(await getFollow(deps, c.var.user.id, c.req.valid('param').name)),
     )
-    .post('/:name/follow', requireUser(deps), validate('param', ChannelParam), async (c) =>
+    .post('/:name/follow', requireUser(deps, 'channel:write'), validate('param', ChannelParam), async (c) =>
       c.json(await follow(deps, c.var.user.id, c.req.valid('param').name)),
     )
-    .delete('/:name/follow', requireUser(deps), validate('param', ChannelParam), async (c) => {
-      await unfollow(deps, c.var.user.id, c.req.valid('param').name)
-      return c.body(null, 204)
-    })
+    .delete(
+      '/:name/follow',
+      requireUser(deps, 'channel:write'),
+      validate('param', ChannelParam),
+      async (c) => {
+        await unfollow(deps, c.var.user.id, c.req.valid('param').name)
+        return c.body(null, 204)
+      },
+    )

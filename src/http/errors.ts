@@ -13,6 +13,11 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'EMAIL_NOT_VERIFIED'
+  | 'INSUFFICIENT_SCOPE'
+  | 'TOKEN_NOT_ALLOWED'
+  | 'OIDC_FAILED'
+  | 'IDENTITY_NOT_LINKED'
+  | 'LAST_SIGN_IN_METHOD'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'PAYLOAD_TOO_LARGE'
@@ -27,6 +32,11 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   EMAIL_NOT_VERIFIED: 403,
+  INSUFFICIENT_SCOPE: 403,
+  TOKEN_NOT_ALLOWED: 403,
+  OIDC_FAILED: 401,
+  IDENTITY_NOT_LINKED: 409,
+  LAST_SIGN_IN_METHOD: 409,
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -42,6 +52,11 @@ const TITLE: Record<ErrorCode, string> = {
   UNAUTHORIZED: 'Authentication required',
   FORBIDDEN: 'Forbidden',
   EMAIL_NOT_VERIFIED: 'Email address not verified',
+  INSUFFICIENT_SCOPE: 'Token scope does not cover this request',
+  TOKEN_NOT_ALLOWED: 'Personal access tokens cannot be used here',
+  OIDC_FAILED: 'Sign-in with the identity provider failed',
+  IDENTITY_NOT_LINKED: 'Account exists but cannot be linked',
+  LAST_SIGN_IN_METHOD: 'Last sign-in method',
   NOT_FOUND: 'Not found',
   CONFLICT: 'Conflict',
   PAYLOAD_TOO_LARGE: 'Payload too large',
@@ -104,6 +119,19 @@ export class RateLimitedError extends AppError {
 export class EmailNotVerifiedError extends AppError {
   constructor() {
     super('EMAIL_NOT_VERIFIED', 'confirm your email address first')
+  }
+}
+
+/** A personal access token lacks the scope the route declares (403, not 401: the token is fine, its reach is not). */
+export class InsufficientScopeError extends AppError {
+  constructor(scope: string) {
+    super('INSUFFICIENT_SCOPE', `this token lacks the ${scope} scope`)
+  }
+}
+/** Account changes (password, email, sessions, tokens, admin) need a signed-in session, never a token. */
+export class TokenNotAllowedError extends AppError {
+  constructor() {
+    super('TOKEN_NOT_ALLOWED', 'personal access tokens cannot be used for account changes; sign in')
   }
 }
 

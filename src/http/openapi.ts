@@ -10,6 +10,7 @@ import {
   TokenBody,
 } from '../accounts/schemas.js'
 import { DisableBody } from '../admin/schemas.js'
+import { CreateTokenBody } from '../api-tokens/schemas.js'
 import { PatchChannelBody } from '../channels/schemas.js'
 import { chatOpenApiOps } from '../chat/openapi.js'
 import { CreateKeyBody } from '../stream-keys/schemas.js'
@@ -238,6 +239,80 @@ const OPS: Record<string, Record<string, Op>> = {
       auth: true,
       params: ['name'],
       ok: 200,
+    },
+  },
+  '/api/v1/tokens': {
+    post: {
+      tag: 'tokens',
+      summary: 'Create a personal access token `lvp_…`; the only response that contains it (session only)',
+      description:
+        'Scopes: channel:read, channel:write, stream-keys:write, chat:write, analytics:read, webhooks:write. ' +
+        'Use as `Authorization: Bearer lvp_…`; a route outside its scopes answers 403 INSUFFICIENT_SCOPE, an ' +
+        'account change (password, sessions, tokens, identities, admin) 403 TOKEN_NOT_ALLOWED. At most ' +
+        'PLAN_LIMITS.<plan>.maxApiTokens active tokens (403 PLAN_LIMIT); 10 creations an hour.',
+      auth: true,
+      body: CreateTokenBody,
+      ok: 201,
+    },
+    get: {
+      tag: 'tokens',
+      summary:
+        'List your tokens: name, scopes, preview, createdAt, expiresAt, lastUsedAt, lastUsedIp (session only)',
+      auth: true,
+      ok: 200,
+    },
+  },
+  '/api/v1/tokens/{id}': {
+    delete: { tag: 'tokens', summary: 'Revoke a token (session only)', auth: true, params: ['id'], ok: 204 },
+  },
+  '/api/v1/auth/providers': {
+    get: {
+      tag: 'auth',
+      summary: 'The configured sign-in providers (OIDC_PROVIDERS): [{id, name}] for the login buttons',
+      ok: 200,
+    },
+  },
+  '/api/v1/auth/oidc/{provider}/start': {
+    get: {
+      tag: 'auth',
+      summary: 'Start signing in (or up) with a provider: 302 to it, with state, nonce and PKCE (S256)',
+      description:
+        'Sets a 10-minute encrypted HttpOnly cookie holding the state, nonce and PKCE verifier. `next` is ' +
+        'where the callback sends the browser afterwards (a path on this site; anything else becomes /dashboard).',
+      params: ['provider'],
+      query: { next: 'a path on this site to return to' },
+      ok: 302,
+    },
+  },
+  '/api/v1/auth/oidc/{provider}/callback': {
+    get: {
+      tag: 'auth',
+      summary: 'The provider returns here: verifies state, nonce, PKCE and the ID token, then signs in',
+      description:
+        'Signs in the linked account; else links the account with the same email if the provider asserts ' +
+        'email_verified (409 IDENTITY_NOT_LINKED otherwise); else creates an account without a password. ' +
+        'Success: the refresh cookie and 302 to `next`. Failure: 401 OIDC_FAILED (state, nonce, PKCE, ID token), ' +
+        'or for a browser navigation 302 to /login?error=<code>.',
+      params: ['provider'],
+      ok: 302,
+    },
+  },
+  '/api/v1/me/identities': {
+    get: {
+      tag: 'auth',
+      summary: 'Your linked sign-in providers and whether you have a password (session only)',
+      auth: true,
+      ok: 200,
+    },
+  },
+  '/api/v1/me/identities/{provider}': {
+    delete: {
+      tag: 'auth',
+      summary:
+        'Unlink a provider; 409 LAST_SIGN_IN_METHOD if no password or other provider remains (session only)',
+      auth: true,
+      params: ['provider'],
+      ok: 204,
     },
   },
   ...chatOpenApiOps,

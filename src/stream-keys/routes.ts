@@ -9,7 +9,7 @@ import { createStreamKey, listStreamKeys, revokeStreamKey, toPublicKey } from '.
 
 export const streamKeyRoutes = (deps: Deps) =>
   new Hono<AuthEnv>()
-    .use(requireUser(deps), requireVerified(deps))
+    .use(requireUser(deps, 'stream-keys:write'), requireVerified(deps))
     .post('/', validate('json', CreateKeyBody.optional().default({ label: '' })), async (c) => {
       const { row, key } = await createStreamKey(
         deps,

@@ -24,6 +24,7 @@ import { HomePage, LiveGrid } from './pages/home.js'
 import { FAVICON_SVG } from './pages/icons.js'
 import type { PageCtx } from './pages/layout.js'
 import { NotFoundPage } from './pages/not-found.js'
+import { safeNext } from './shared/format.js'
 
 /** Set by the browser at login (client/session.ts); a display hint, see PageCtx.user. */
 export const USER_HINT_COOKIE = 'live_user'
@@ -46,6 +47,8 @@ export const webRoutes = (deps: Deps) => {
     return c.html(body as string, opts.status ?? 200)
   }
   const live = () => listChannels(deps, { liveOnly: true, limit: LIVE_LIMIT })
+  const providers = deps.config.OIDC_PROVIDERS.map((p) => ({ id: p.id, name: p.name }))
+  const nextOf = (c: Context<AppEnv>) => safeNext(c.req.query('next'))
 
   return (
     new Hono<AppEnv>()
@@ -90,8 +93,8 @@ export const webRoutes = (deps: Deps) => {
         if (!channel) return page(c, <NotFoundPage ctx={ctx} what={name} />, { status: 404 })
         return page(c, <ChannelPage ctx={ctx} channel={channel} now={deps.now()} />)
       })
-      .get('/signup', (c) => page(c, <SignupPage ctx={ctxOf(c)} />))
-      .get('/login', (c) => page(c, <LoginPage ctx={ctxOf(c)} />))
+      .get('/signup', (c) => page(c, <SignupPage ctx={ctxOf(c)} providers={providers} next={nextOf(c)} />))
+      .get('/login', (c) => page(c, <LoginPage ctx={ctxOf(c)} providers={providers} next={nextOf(c)} />))
       .get('/verify-email', (c) => page(c, <VerifyEmailPage ctx={ctxOf(c)} />, { secretInUrl: true }))
       .get('/forgot-password', (c) => page(c, <ForgotPasswordPage ctx={ctxOf(c)} />))
       .get('/reset-password', (c) => page(c, <ResetPasswordPage ctx={ctxOf(c)} />, { secretInUrl: true }))

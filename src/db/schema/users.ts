@@ -15,7 +15,8 @@ export const users = pgTable(
     /** Stored lower-cased and trimmed; unique case-insensitively through the index below. */
     email: text('email').notNull(),
     username: text('username').notNull(),
-    passwordHash: text('password_hash').notNull(),
+    /** Null for accounts created by an identity provider until the user sets a password. */
+    passwordHash: text('password_hash'),
     role: text('role', { enum: ROLES }).notNull().default('user'),
     plan: text('plan', { enum: PLANS }).notNull().default('free'),
     emailVerifiedAt: tstz('email_verified_at'),

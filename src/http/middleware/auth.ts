@@ -1,11 +1,24 @@
-/** @module http/middleware/auth — Bearer access tokens: who is calling, and may they. */
+/**
+ * @module http/middleware/auth — who is calling (an access JWT of a session, or a personal access
+ * token `lvp_…`), and may they. Every protected route declares its Access: the scope a token needs,
+ * or SESSION_ONLY for account changes, which tokens never reach.
+ */
 
 import { eq } from 'drizzle-orm'
 import { createMiddleware } from 'hono/factory'
+import { type Access, SESSION_ONLY } from '../../api-tokens/scopes.js'
+import { verifyApiToken } from '../../api-tokens/service.js'
+import { looksLikeApiToken } from '../../api-tokens/token.js'
 import { users } from '../../db/schema/index.js'
 import type { Deps } from '../../deps.js'
 import type { AuthEnv, AuthUser } from '../env.js'
-import { EmailNotVerifiedError, ForbiddenError, UnauthorizedError } from '../errors.js'
+import {
+  EmailNotVerifiedError,
+  ForbiddenError,
+  InsufficientScopeError,
+  TokenNotAllowedError,
+  UnauthorizedError,
+} from '../errors.js'
 
 function bearer(header: string | undefined): string | null {
   if (!header) return null
@@ -13,18 +26,37 @@ function bearer(header: string | undefined): string | null {
   return m ? m[1]! : null
 }
 
-/** Verifies the access JWT and that its session (`sid`) has not been logged out since it was issued. */
-export async function authenticate(deps: Deps, authorization: string | undefined): Promise<AuthUser> {
+/**
+ * Verifies the bearer: a personal access token (by its hash, expiry and revocation), or an access
+ * JWT whose session (`sid`) has not been logged out since it was issued. `ip` is the real client
+ * address (http/client-address.ts), recorded as a token's lastUsedIp.
+ */
+export async function authenticate(
+  deps: Deps,
+  authorization: string | undefined,
+  ip: string,
+): Promise<AuthUser> {
   const token = bearer(authorization)
   if (!token) throw new UnauthorizedError('missing bearer token')
+  if (looksLikeApiToken(token)) return verifyApiToken(deps, token, ip)
   const user = await deps.tokens.verifyAccess(token)
   if (await deps.redis.exists(deps.keys.revokedSid(user.sid))) throw new UnauthorizedError('session ended')
   return user
 }
 
-export const requireUser = (deps: Deps) =>
+/** Throws unless `user` may use a route declared with `access`. Sessions may use every route. */
+export function assertAccess(user: AuthUser, access: Access): void {
+  if (!user.scopes) return
+  if (access === SESSION_ONLY) throw new TokenNotAllowedError()
+  if (!user.scopes.includes(access)) throw new InsufficientScopeError(access)
+}
+
+/** Authenticates, then checks the route's declared Access: 401 for who, 403 for what. */
+export const requireUser = (deps: Deps, access: Access) =>
   createMiddleware<AuthEnv>(async (c, next) => {
-    c.set('user', await authenticate(deps, c.req.header('authorization')))
+    const user = await authenticate(deps, c.req.header('authorization'), c.var.clientIp)
+    assertAccess(user, access)
+    c.set('user', user)
     await next()
   })
 

@@ -155,8 +155,27 @@ function signup(form: HTMLFormElement): void {
   })
 }
 
+/** What /api/v1/auth/oidc/…/callback sends a browser back with when sign-in failed. */
+const OIDC_ERRORS: Record<string, string> = {
+  OIDC_FAILED: 'Signing in with that provider did not work (it may have taken too long). Try again.',
+  IDENTITY_NOT_LINKED:
+    'An account with this email already exists, and the provider has not verified the address. Log in with your password instead.',
+  UNAVAILABLE: 'The sign-in provider cannot be reached right now. Try again later.',
+  UNAUTHORIZED: 'This account is disabled.',
+}
+
+function showOidcError(): void {
+  const url = new URL(location.href)
+  const code = url.searchParams.get('error')
+  if (!code) return
+  url.searchParams.delete('error')
+  history.replaceState(null, '', url.pathname + url.search)
+  showStatus('error', OIDC_ERRORS[code] ?? 'Signing in with that provider did not work. Try again.')
+}
+
 function login(form: HTMLFormElement): void {
   const next = safeNext(new URLSearchParams(location.search).get('next'))
+  showOidcError()
   onSubmit(form, async (v) => {
     try {
       const res = await api<TokenResponse>('/api/v1/auth/login', {

@@ -1,7 +1,7 @@
 /**
  * @module web/client/dashboard — the broadcaster's dashboard, filled from the API after signing in
  * with the refresh cookie: OBS settings, stream keys (a new key is shown once, then only its
- * preview), title, moderators, past broadcasts and signed-in devices.
+ * preview), title, moderators, past broadcasts, API tokens, sign-in methods and signed-in devices.
  */
 import type { ChannelView } from '../../channels/service.js'
 import { dateTime, liveFor, viewersLabel } from '../shared/format.js'
@@ -9,6 +9,7 @@ import { ApiError, api, describe } from './api.js'
 import { h, must, wireCopyButtons } from './dom.js'
 import { initNav } from './nav.js'
 import { getSession, type Me } from './session.js'
+import { initIdentities, initTokens, loadIdentities, loadTokens } from './tokens.js'
 
 type Key = {
   id: string
@@ -374,6 +375,8 @@ async function main(): Promise<void> {
   const ch = await loadChannel(name)
   initTitle(name, ch)
   initMods(name)
+  initTokens()
+  initIdentities()
   must('#channel-link').replaceChildren(
     'Viewers find you at ',
     h('a', { href: `/c/${name}` }, `/c/${name}`),
@@ -386,6 +389,8 @@ async function main(): Promise<void> {
     settle(loadMods(name), '#mod-list'),
     settle(loadSessions(name), '#sessions'),
     settle(loadDevices(), '#devices-list'),
+    settle(loadTokens(), '#tokens-list'),
+    settle(loadIdentities(), '#identities-list'),
   ])
   must('#dashboard').dataset.ready = 'true'
   setInterval(() => {

@@ -89,10 +89,40 @@ const Submit: FC<{ children?: Child }> = ({ children }) => (
   </button>
 )
 
-export const SignupPage: FC<{ ctx: PageCtx; scriptNeeded?: boolean }> = ({ ctx, scriptNeeded }) => (
+/** A configured OIDC provider, as the buttons need it. */
+export type ProviderButton = { id: string; name: string }
+
+/**
+ * "Continue with …" links to /api/v1/auth/oidc/<id>/start: plain links, so they work without
+ * scripts; `next` has already been through safeNext on the server.
+ */
+const ProviderButtons: FC<{ providers?: ProviderButton[]; next?: string; verb: string }> = ({
+  providers,
+  next,
+  verb,
+}) =>
+  providers && providers.length > 0 ? (
+    <div class="oidc-buttons" id="oidc-buttons">
+      {providers.map((p) => (
+        <a
+          class="btn btn-ghost btn-block"
+          data-provider={p.id}
+          href={`/api/v1/auth/oidc/${p.id}/start?next=${encodeURIComponent(next ?? '/dashboard')}`}
+        >
+          {verb} with {p.name}
+        </a>
+      ))}
+      <p class="auth-or muted">or</p>
+    </div>
+  ) : null
+
+type AuthPageProps = { ctx: PageCtx; scriptNeeded?: boolean; providers?: ProviderButton[]; next?: string }
+
+export const SignupPage: FC<AuthPageProps> = ({ ctx, scriptNeeded, providers, next }) => (
   <Card ctx={ctx} title="Sign up" form="signup" scriptNeeded={scriptNeeded}>
     <h1>Create your channel</h1>
     <p class="muted">Your username is your channel name: others find you at /c/username.</p>
+    <ProviderButtons providers={providers} next={next} verb="Sign up" />
     <NoScript>Signing up needs JavaScript.</NoScript>
     <form id="signup-form" method="post" action="/signup" novalidate>
       <Field
@@ -131,9 +161,10 @@ export const SignupPage: FC<{ ctx: PageCtx; scriptNeeded?: boolean }> = ({ ctx, 
   </Card>
 )
 
-export const LoginPage: FC<{ ctx: PageCtx; scriptNeeded?: boolean }> = ({ ctx, scriptNeeded }) => (
+export const LoginPage: FC<AuthPageProps> = ({ ctx, scriptNeeded, providers, next }) => (
   <Card ctx={ctx} title="Log in" form="login" scriptNeeded={scriptNeeded}>
     <h1>Welcome back</h1>
+    <ProviderButtons providers={providers} next={next} verb="Continue" />
     <NoScript>Logging in needs JavaScript.</NoScript>
     <form id="login-form" method="post" action="/login" novalidate>
       <Field

@@ -7,6 +7,7 @@
  * the page module signs in with the cookie and fills in the rest from the API.
  */
 import type { FC } from 'hono/jsx'
+import { SCOPES } from '../../api-tokens/scopes.js'
 import { CopyIcon } from './icons.js'
 import { Document, NoScript, type PageCtx, PageData } from './layout.js'
 
@@ -159,6 +160,79 @@ export const DashboardPage: FC<{ ctx: PageCtx; rtmpUrl: string }> = ({ ctx, rtmp
           <div id="sessions" class="table-wrap">
             <p class="muted">Loading…</p>
           </div>
+        </Section>
+        <Section
+          id="tokens"
+          title="API tokens"
+          lead="Personal access tokens let scripts and bots use the API as you, limited to the scopes you pick. They never change your password, sessions or tokens."
+          wide
+        >
+          <div class="new-key" id="new-token" hidden>
+            <p class="new-key-head">
+              <strong>Your new token</strong> — copy it now: it is shown only once.
+            </p>
+            <div class="copy-row">
+              <input id="new-token-value" class="mono" type="text" readonly aria-label="New API token" />
+              <button
+                type="button"
+                class="btn btn-primary btn-icon"
+                data-copy="new-token-value"
+                aria-label="Copy API token"
+              >
+                <CopyIcon /> <span class="copy-label">Copy</span>
+              </button>
+            </div>
+            <p class="muted small">Send it as “Authorization: Bearer …”. Revoke it below if it leaks.</p>
+            <button type="button" class="btn btn-ghost btn-sm" id="new-token-done">
+              I've saved it
+            </button>
+          </div>
+          <form class="stack" id="token-form">
+            <div class="inline-form">
+              <div class="field grow">
+                <label for="token-name">Token name</label>
+                <input
+                  id="token-name"
+                  name="name"
+                  type="text"
+                  maxlength={64}
+                  required
+                  placeholder="e.g. chat bot"
+                />
+              </div>
+              <div class="field">
+                <label for="token-days">Expires in (days)</label>
+                <input id="token-days" name="expiresInDays" type="number" min={1} max={365} value="30" />
+              </div>
+            </div>
+            <fieldset class="scope-list">
+              <legend class="muted small">Scopes</legend>
+              {SCOPES.map((scope) => (
+                <label class="check">
+                  <input type="checkbox" name="scopes" value={scope} /> <code>{scope}</code>
+                </label>
+              ))}
+            </fieldset>
+            <div class="form-actions">
+              <button type="submit" class="btn btn-primary">
+                Create token
+              </button>
+            </div>
+          </form>
+          <p class="field-error" id="token-error" role="alert" />
+          <div id="tokens-list" class="table-wrap">
+            <p class="muted">Loading…</p>
+          </div>
+        </Section>
+        <Section id="sign-in" title="Sign-in methods" lead="Providers you can sign in with." wide>
+          <div id="identities-list" class="table-wrap">
+            <p class="muted">Loading…</p>
+          </div>
+          <p class="field-error" id="identity-error" role="alert" />
+          <p class="muted small" id="password-note" hidden>
+            You have no password yet. To set one, use <a href="/forgot-password">Forgot password</a>: we mail
+            you a link.
+          </p>
         </Section>
         <Section id="devices" title="Signed-in devices" lead="Sign out anywhere you no longer use." wide>
           <div id="devices-list" class="table-wrap">
