@@ -13,6 +13,7 @@ import { DisableBody } from '../admin/schemas.js'
 import { PatchChannelBody } from '../channels/schemas.js'
 import { chatOpenApiOps } from '../chat/openapi.js'
 import { CreateKeyBody } from '../stream-keys/schemas.js'
+import { webhookOpenApiOps } from '../webhooks/openapi.js'
 
 type Op = {
   summary: string
@@ -241,6 +242,7 @@ const OPS: Record<string, Record<string, Op>> = {
     },
   },
   ...chatOpenApiOps,
+  ...webhookOpenApiOps,
 }
 
 const Problem = {
