@@ -27,7 +27,11 @@ export async function emitWebhookEvent(
       .from(webhookEndpoints)
       .where(
         opts.endpointId
-          ? and(eq(webhookEndpoints.id, opts.endpointId), eq(webhookEndpoints.userId, event.userId))
+          ? and(
+              eq(webhookEndpoints.id, opts.endpointId),
+              eq(webhookEndpoints.userId, event.userId),
+              isNull(webhookEndpoints.disabledAt),
+            )
           : and(
               eq(webhookEndpoints.userId, event.userId),
               isNull(webhookEndpoints.disabledAt),

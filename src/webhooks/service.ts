@@ -182,6 +182,8 @@ export async function testWebhook(d: Pick<WebhookDeps, 'db' | 'now'>, userId: st
     },
     { endpointId: id },
   )
+  // Disabled between the check above and the row lock in emit: nothing was queued.
+  if (deliveryId === undefined) throw new ConflictError('the webhook is disabled; enable it first')
   const [row] = await d.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId!))
   return toPublicDelivery(row!, [])
 }

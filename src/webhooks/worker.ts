@@ -49,9 +49,9 @@ type Claimed = {
   attempts: number
   url: string
   secret_enc: string
+  /** The secret before a rotation, while it still signs. */
   previous_secret_enc: string | null
-  previous_secret_expires_at: Date | null
-  disabled_at: Date | null
+  disabled: boolean
 }
 
 /** base, 2×base, 4×base … capped at 1 h, with jitter so instances do not retry in lockstep. */
@@ -92,23 +92,18 @@ export function createWebhookWorker(o: {
         order by h.available_at limit ${limit}
         for update skip locked)
       returning d.id, d.endpoint_id, d.message_id, d.seq, d.body, d.attempts, e.url, e.secret_enc,
-        e.previous_secret_enc, e.previous_secret_expires_at, e.disabled_at`
+        case when e.previous_secret_expires_at > now() then e.previous_secret_enc end as previous_secret_enc,
+        e.disabled_at is not null as disabled`
   }
 
   function secretsOf(row: Claimed): string[] {
     const secrets = [o.box.open(row.secret_enc, row.endpoint_id)]
-    if (
-      row.previous_secret_enc &&
-      row.previous_secret_expires_at &&
-      row.previous_secret_expires_at > new Date()
-    ) {
-      secrets.push(o.box.open(row.previous_secret_enc, row.endpoint_id))
-    }
+    if (row.previous_secret_enc) secrets.push(o.box.open(row.previous_secret_enc, row.endpoint_id))
     return secrets
   }
 
   async function attempt(row: Claimed): Promise<AttemptResult> {
-    if (row.disabled_at) {
+    if (row.disabled) {
       return { ok: false, statusCode: null, durationMs: 0, error: 'endpoint disabled', responseBody: null }
     }
     let secrets: string[]
@@ -159,7 +154,7 @@ export function createWebhookWorker(o: {
           .where(eq(webhookEndpoints.id, row.endpoint_id))
         return
       }
-      if (row.disabled_at) {
+      if (row.disabled) {
         // Disabled while it waited: its line is closed, not retried.
         await tx
           .update(webhookDeliveries)

@@ -12,7 +12,7 @@ export type Received = {
 }
 
 export async function startReceiver(
-  respond: (r: Received, n: number) => number = () => 200,
+  respond: (r: Received, n: number) => number | Promise<number> = () => 200,
   host = '127.0.0.1',
 ) {
   const received: Received[] = []
@@ -23,7 +23,9 @@ export async function startReceiver(
       const body = Buffer.concat(chunks).toString('utf8')
       const r: Received = { headers: req.headers, body, json: JSON.parse(body) }
       received.push(r)
-      res.writeHead(respond(r, received.length), { 'content-type': 'text/plain' }).end('ok from receiver')
+      void Promise.resolve(respond(r, received.length)).then((status) =>
+        res.writeHead(status, { 'content-type': 'text/plain' }).end('ok from receiver'),
+      )
     })
   })
   await new Promise<void>((resolve) => server.listen(0, host, resolve))
