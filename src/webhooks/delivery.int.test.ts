@@ -16,7 +16,8 @@ import { createDb } from '../db/client.js'
 import { channels, outbox, webhookAttempts, webhookDeliveries, webhookEndpoints } from '../db/schema/index.js'
 import { createLogger } from '../log.js'
 import { emitWebhookEvent } from './emit.js'
-import { createSecretBox, secretKey } from './secret.js'
+import { createSecretBox, generateWebhookSecret, secretKey } from './secret.js'
+import { sendWebhook } from './send.js'
 import { createWebhook } from './service.js'
 import type { Resolver } from './ssrf.js'
 import { createWebhookWorker } from './worker.js'
@@ -404,6 +405,26 @@ describe('the connect-time address check', () => {
       await dev.stop()
       expect(rx.received).toHaveLength(1)
       await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id))
+    } finally {
+      await rx.close()
+    }
+  })
+
+  it('refuses an IP literal that is not public at send time too (a URL saved while allowed)', async () => {
+    const rx = await startReceiver()
+    try {
+      const r = await sendWebhook({
+        url: `http://127.0.0.1:${rx.port}/hook`,
+        messageId: 'msg_x',
+        sequence: 1,
+        body: '{}',
+        secrets: [generateWebhookSecret()],
+        timeoutMs: 5000,
+        resolve: answer('8.8.8.8'),
+        allowPrivate: false,
+      })
+      expect(r).toMatchObject({ ok: false, statusCode: null, error: expect.stringMatching(/loopback/) })
+      expect(rx.received).toHaveLength(0)
     } finally {
       await rx.close()
     }

@@ -6,6 +6,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import { isIP } from 'node:net'
 import { Webhook } from 'standardwebhooks'
 import { bareHost, checkHost, checkUrlShape, guardedLookup, type Resolver } from './ssrf.js'
 
@@ -49,8 +50,11 @@ export async function sendWebhook(o: SendOptions): Promise<AttemptResult> {
   let url: URL
   try {
     url = checkUrlShape(o.url)
-    // An IP literal never reaches the lookup below: check it here.
-    await checkHost(bareHost(url), { resolve: o.resolve, allowPrivate: o.allowPrivate })
+    // An IP literal never reaches the lookup below: check it here. A name is checked only there,
+    // on the very answer the connection uses (resolving twice would let a rebinding DNS server
+    // answer a public address here and a private one there).
+    const host = bareHost(url)
+    if (isIP(host)) await checkHost(host, { resolve: o.resolve, allowPrivate: o.allowPrivate })
   } catch (err) {
     return done({ ok: false, statusCode: null, error: (err as Error).message, responseBody: null })
   }
