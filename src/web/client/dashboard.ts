@@ -9,6 +9,7 @@ import { ApiError, api, describe } from './api.js'
 import { h, must, wireCopyButtons } from './dom.js'
 import { initNav } from './nav.js'
 import { getSession, type Me } from './session.js'
+import { initWebhooks } from './webhooks.js'
 
 type Key = {
   id: string
@@ -386,6 +387,7 @@ async function main(): Promise<void> {
     settle(loadMods(name), '#mod-list'),
     settle(loadSessions(name), '#sessions'),
     settle(loadDevices(), '#devices-list'),
+    settle(initWebhooks(), '#webhooks'),
   ])
   must('#dashboard').dataset.ready = 'true'
   setInterval(() => {
