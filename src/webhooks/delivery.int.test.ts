@@ -4,6 +4,8 @@
  * follow.created and lifecycle events, giving up, disabling, and the connect-time address check.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
+import { createServer, type RequestListener, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { eq, sql } from 'drizzle-orm'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -427,6 +429,121 @@ describe('the connect-time address check', () => {
       expect(rx.received).toHaveLength(0)
     } finally {
       await rx.close()
+    }
+  })
+})
+
+describe('one attempt’s limits', () => {
+  const base = {
+    messageId: 'msg_limits',
+    sequence: 1,
+    body: '{"type":"webhook.test"}',
+    secrets: [generateWebhookSecret()],
+    timeoutMs: 10_000,
+    resolve: (async () => []) as Resolver,
+    allowPrivate: true,
+  }
+  const servers: Server[] = []
+  const serve = async (handler: RequestListener) => {
+    const s = createServer(handler)
+    servers.push(s)
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+    return `http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`
+  }
+  afterAll(async () => {
+    for (const s of servers) s.closeAllConnections()
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
+  })
+
+  it('reads at most 4 KiB of an endless answer, and still completes', async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(200)
+      const chunk = 'x'.repeat(64 * 1024)
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk)) {}
+        if (!res.destroyed) res.once('drain', pump)
+      }
+      pump()
+    })
+    const r = await sendWebhook({ ...base, url })
+    expect(r).toMatchObject({ ok: true, statusCode: 200, error: null })
+    expect(r.responseBody!.length).toBe(4096)
+  })
+
+  it('does not follow a redirect: the attempt fails and the target is never asked', async () => {
+    const elsewhere = await startReceiver()
+    try {
+      const url = await serve((_req, res) => res.writeHead(307, { location: elsewhere.url }).end())
+      const r = await sendWebhook({ ...base, url })
+      expect(r).toMatchObject({ ok: false, statusCode: 307, error: 'redirect (307) not followed' })
+      expect(elsewhere.received).toHaveLength(0)
+    } finally {
+      await elsewhere.close()
+    }
+  })
+
+  it('gives up on a receiver that never answers (total timeout)', async () => {
+    const url = await serve(() => {}) // accepts, reads, never answers
+    const r = await sendWebhook({ ...base, url, timeoutMs: 300 })
+    expect(r).toMatchObject({ ok: false, statusCode: null, error: 'timed out after 300 ms' })
+  })
+
+  it('a shutdown mid-attempt gives the lease back instead of counting a failure', async () => {
+    const config = testConfig({ ...FAST })
+    const { db, sql: pg } = createDb(config.DATABASE_URL, { max: 2 })
+    const box = createSecretBox(secretKey(config))
+    const t = await createTestApp()
+    const me = await loggedIn(t.deps)
+    await t.close()
+    let arrived = false
+    const url = await serve(() => {
+      arrived = true // and never answers
+    })
+    try {
+      const { endpoint } = await createWebhook(
+        { db, config, box, resolve: base.resolve, now: Date.now },
+        me.user.id,
+        {
+          url,
+          events: ['stream.online'],
+        },
+      )
+      await emitWebhookEvent(
+        db,
+        {
+          type: 'webhook.test',
+          at: Date.now(),
+          userId: me.user.id,
+          key: randomUUID(),
+          data: { endpointId: endpoint.id, message: 'x' },
+        },
+        { endpointId: endpoint.id },
+      )
+      const worker = createWebhookWorker({
+        sql: pg,
+        db,
+        log: createLogger({ level: 'silent' }),
+        box,
+        resolve: base.resolve,
+        config,
+        pollMs: 0,
+      })
+      const draining = worker.drain()
+      await waitFor(() => arrived, { what: 'the attempt in flight' })
+      await worker.stop()
+      await draining
+      const [row] = await db
+        .select()
+        .from(webhookDeliveries)
+        .where(eq(webhookDeliveries.endpointId, endpoint.id))
+      expect(row).toMatchObject({ status: 'pending', attempts: 0 })
+      expect(row!.availableAt.getTime()).toBeLessThanOrEqual(Date.now() + 1000)
+      expect(await db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, row!.id))).toEqual(
+        [],
+      )
+      await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint.id))
+    } finally {
+      await pg.end()
     }
   })
 })

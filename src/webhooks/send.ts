@@ -33,6 +33,8 @@ export type SendOptions = {
   allowPrivate: boolean
   /** Signing time (the `webhook-timestamp`): now, on every attempt. */
   now?: () => number
+  /** Aborts the attempt (shutdown): it ends at once with `error: 'aborted'`. */
+  signal?: AbortSignal
 }
 
 /** `v1,<sig>` per secret, space-separated: receivers holding either secret verify. */
@@ -89,6 +91,8 @@ export async function sendWebhook(o: SendOptions): Promise<AttemptResult> {
       lookup: guardedLookup({ resolve: o.resolve, allowPrivate: o.allowPrivate }),
     })
     const total = setTimeout(() => fail(`timed out after ${o.timeoutMs} ms`), o.timeoutMs)
+    if (o.signal?.aborted) queueMicrotask(() => fail('aborted'))
+    o.signal?.addEventListener('abort', () => fail('aborted'), { once: true })
     const connect = setTimeout(
       () => fail(`connect timed out after ${Math.min(o.timeoutMs, 5000)} ms`),
       Math.min(o.timeoutMs, 5000),

@@ -78,6 +78,7 @@ export function createWebhookWorker(o: {
   let stopped = false
   let unlisten: (() => Promise<void>) | null = null
   let wake: NodeJS.Timeout | undefined
+  const shutdown = new AbortController()
 
   async function claim(limit: number): Promise<Claimed[]> {
     return sql<Claimed[]>`
@@ -128,7 +129,14 @@ export function createWebhookWorker(o: {
       timeoutMs: o.config.WEBHOOK_TIMEOUT_MS,
       resolve: o.resolve,
       allowPrivate: o.config.WEBHOOK_ALLOW_PRIVATE,
+      signal: shutdown.signal,
     })
+  }
+
+  /** Gives a lease back (shutdown mid-attempt): another instance may send it at once, not in 60 s. */
+  async function release(row: Claimed): Promise<void> {
+    await sql`update webhook_deliveries set available_at = now(), attempts = attempts - 1
+      where id = ${row.id} and attempts = ${row.attempts} and status = 'pending'`
   }
 
   async function record(row: Claimed, r: AttemptResult): Promise<void> {
@@ -223,7 +231,9 @@ export function createWebhookWorker(o: {
   async function run(row: Claimed) {
     const r = await attempt(row)
     try {
-      await record(row, r)
+      // Cut short by our own shutdown: not the receiver's failure (it may still have got it).
+      if (r.error === 'aborted' && shutdown.signal.aborted) await release(row)
+      else await record(row, r)
     } catch (err) {
       // The lease runs out and the row is attempted again: at least once, never lost.
       o.onError?.(err)
@@ -289,6 +299,8 @@ export function createWebhookWorker(o: {
       loop.stop()
       retention.stop()
       await unlisten?.().catch(() => {})
+      // A slow receiver must not hold the shutdown for WEBHOOK_TIMEOUT_MS: abort, give leases back.
+      shutdown.abort()
       await Promise.allSettled([...inflight])
     },
   }
