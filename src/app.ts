@@ -23,6 +23,7 @@ import { identityRoutes, oidcAuthRoutes } from './oidc/routes.js'
 import { rtmpHookRoutes } from './rtmp-hooks/routes.js'
 import { streamKeyRoutes } from './stream-keys/routes.js'
 import { webNotFound, webRoutes } from './web/routes.js'
+import { webhookRoutes } from './webhooks/routes.js'
 
 export type AppOptions = { isShuttingDown?: () => boolean }
 
@@ -77,6 +78,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   app.route('/api/v1/channels', channelChatRoutes(deps))
   app.route('/api/v1/channels', followRoutes(deps))
   app.route('/api/v1/chat', chatRoutes(deps))
+  app.route('/api/v1/webhooks', webhookRoutes(deps))
   app.route('/ws', chatSocketRoutes(deps))
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(deps.config.PUBLIC_URL)))
   // Pages and their bundle (/, /c/:name, /signup, …, /assets/*): last, so no API path is shadowed.

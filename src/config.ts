@@ -28,15 +28,16 @@ const ingestNodes = z.string().transform((s, ctx) => {
   return nodes
 })
 
-const limits = (maxSessionS: number, maxStreamKeys: number, maxApiTokens = 5) =>
+const limits = (maxSessionS: number, maxStreamKeys: number, maxApiTokens = 5, maxWebhooks = 10) =>
   z
     .object({
       maxSessionS: z.number().int().min(10).default(maxSessionS),
       maxStreamKeys: z.number().int().min(1).max(1000).default(maxStreamKeys),
       /** Active (unrevoked, unexpired) personal access tokens per user. */
       maxApiTokens: z.number().int().min(0).max(1000).default(maxApiTokens),
+      maxWebhooks: z.number().int().min(0).max(1000).default(maxWebhooks),
     })
-    .default({ maxSessionS, maxStreamKeys, maxApiTokens })
+    .default({ maxSessionS, maxStreamKeys, maxApiTokens, maxWebhooks })
 
 /** A loopback host: the only place a plain-http OIDC issuer is accepted (tests, a local Keycloak). */
 export function isLoopbackHost(hostname: string): boolean {
@@ -219,6 +220,18 @@ export const ConfigSchema = z
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** Sign-in providers, JSON: [{"id","name","issuer","clientId","clientSecret","scopes"?}] (docs/auth.md). */
     OIDC_PROVIDERS: oidcProviders.default([]),
+    // Webhooks (webhooks/, docs/webhooks.md).
+    /** Lets webhook URLs reach loopback and private addresses: development and tests only. */
+    WEBHOOK_ALLOW_PRIVATE: z
+      .enum(['true', 'false'], { message: 'must be true or false' })
+      .default('false')
+      .transform((v) => v === 'true'),
+    /** Encrypts webhook signing secrets at rest (≥ 32 characters); unset: derived from HOOK_SECRET. */
+    WEBHOOK_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** First retry delay; each further retry doubles it (capped at 1 h) for up to 24 h. */
+    WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(10_000),
+    /** Connect and total time allowed for one delivery attempt. */
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   })
   .transform((c, ctx) => {
     // Without SMTP the mailer prints mails, reset and confirmation links included, to the log:

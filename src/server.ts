@@ -16,6 +16,7 @@ import { createDb } from './db/client.js'
 import type { Deps } from './deps.js'
 import { every } from './lib/every.js'
 import { createLiveEffects, EFFECTS_GROUP } from './live/effects.js'
+import { entryData, parseStreamEvent } from './live/events.js'
 import { createIngestControl } from './live/ingest-control.js'
 import { startReconciler } from './live/reconcile.js'
 import { createRedisLiveRegistry } from './live/registry.js'
@@ -30,6 +31,10 @@ import { createOutboxWorker } from './outbox/worker.js'
 import { createRedis } from './redis/client.js'
 import { createKeys } from './redis/keys.js'
 import { createPartitionedConsumer, partitionedLag, trimPartitions } from './redis/partitioned.js'
+import { createWebhookEventHandler, WEBHOOKS_GROUP } from './webhooks/live-events.js'
+import { createSecretBox, secretKey } from './webhooks/secret.js'
+import { systemResolver } from './webhooks/ssrf.js'
+import { createWebhookWorker } from './webhooks/worker.js'
 
 export type Running = { deps: Deps; server: ServerType; port: number; shutdown(): Promise<void> }
 
@@ -137,6 +142,31 @@ export async function buildDeps(
       batch: 500,
       onError: onError('chat_store'),
     })
+    // Webhooks: the `webhooks` group turns lifecycle events into deliveries; the worker sends them.
+    const onWebhookEvent = createWebhookEventHandler({ db })
+    const webhookEvents = createPartitionedConsumer({
+      redis,
+      streams: keys.allEvents(),
+      group: WEBHOOKS_GROUP,
+      consumer,
+      handle: async (entry) => {
+        const data = entryData(entry.fields)
+        const event = data === null ? null : parseStreamEvent(data)
+        if (!event) return log.error({ id: entry.id }, 'webhooks: malformed event skipped')
+        await onWebhookEvent(event)
+      },
+      log,
+      onError: onError('webhooks'),
+    })
+    const webhookSender = createWebhookWorker({
+      sql,
+      db,
+      log,
+      box: createSecretBox(secretKey(config)),
+      resolve: systemResolver,
+      config,
+      onError: (err) => metrics.storeError('webhooks', err),
+    })
     const trim = every(
       60_000,
       () =>
@@ -146,14 +176,28 @@ export async function buildDeps(
         ]),
       { onError: (err) => log.warn({ err: (err as Error).message }, 'streams: trim failed') },
     )
-    await Promise.all([outbox.start(), effects.start(), chatStore.start()])
+    await Promise.all([
+      outbox.start(),
+      effects.start(),
+      chatStore.start(),
+      webhookEvents.start(),
+      webhookSender.start(),
+    ])
     return {
       outbox,
       effects,
       chatStore,
+      webhookEvents,
+      webhookSender,
       async stop() {
         trim.stop()
-        await Promise.all([outbox.stop(), effects.stop(), chatStore.stop()])
+        await Promise.all([
+          outbox.stop(),
+          effects.stop(),
+          chatStore.stop(),
+          webhookEvents.stop(),
+          webhookSender.stop(),
+        ])
       },
     }
   }

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'RATE_LIMITED'
   | 'PLAN_LIMIT'
+  | 'URL_NOT_ALLOWED'
   | 'UNAVAILABLE'
   | 'INTERNAL'
 
@@ -42,6 +43,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   PLAN_LIMIT: 403,
+  URL_NOT_ALLOWED: 422,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 }
@@ -62,6 +64,7 @@ const TITLE: Record<ErrorCode, string> = {
   PAYLOAD_TOO_LARGE: 'Payload too large',
   RATE_LIMITED: 'Too many requests',
   PLAN_LIMIT: 'Plan limit reached',
+  URL_NOT_ALLOWED: 'URL not allowed',
   UNAVAILABLE: 'Service unavailable',
   INTERNAL: 'Internal server error',
 }

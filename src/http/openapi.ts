@@ -14,6 +14,7 @@ import { CreateTokenBody } from '../api-tokens/schemas.js'
 import { PatchChannelBody } from '../channels/schemas.js'
 import { chatOpenApiOps } from '../chat/openapi.js'
 import { CreateKeyBody } from '../stream-keys/schemas.js'
+import { webhookOpenApiOps } from '../webhooks/openapi.js'
 
 type Op = {
   summary: string
@@ -316,6 +317,7 @@ const OPS: Record<string, Record<string, Op>> = {
     },
   },
   ...chatOpenApiOps,
+  ...webhookOpenApiOps,
 }
 
 const Problem = {

@@ -73,6 +73,14 @@ const ACCESS: Record<string, Access> = {
   'POST /api/v1/channels/:name/follow': 'channel:write',
   'DELETE /api/v1/channels/:name/follow': 'channel:write',
   'POST /api/v1/chat/tickets': 'chat:write',
+  'POST /api/v1/webhooks': 'webhooks:write',
+  'GET /api/v1/webhooks': 'webhooks:write',
+  'GET /api/v1/webhooks/:id': 'webhooks:write',
+  'PATCH /api/v1/webhooks/:id': 'webhooks:write',
+  'DELETE /api/v1/webhooks/:id': 'webhooks:write',
+  'POST /api/v1/webhooks/:id/rotate-secret': 'webhooks:write',
+  'POST /api/v1/webhooks/:id/test': 'webhooks:write',
+  'GET /api/v1/webhooks/:id/deliveries': 'webhooks:write',
 }
 
 const clock = manualClock()

@@ -10,6 +10,7 @@ import { h, must, wireCopyButtons } from './dom.js'
 import { initNav } from './nav.js'
 import { getSession, type Me } from './session.js'
 import { initIdentities, initTokens, loadIdentities, loadTokens } from './tokens.js'
+import { initWebhooks } from './webhooks.js'
 
 type Key = {
   id: string
@@ -391,6 +392,7 @@ async function main(): Promise<void> {
     settle(loadDevices(), '#devices-list'),
     settle(loadTokens(), '#tokens-list'),
     settle(loadIdentities(), '#identities-list'),
+    settle(initWebhooks(), '#webhooks'),
   ])
   must('#dashboard').dataset.ready = 'true'
   setInterval(() => {

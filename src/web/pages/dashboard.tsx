@@ -1,6 +1,6 @@
 /**
  * @module web/pages/dashboard — `/dashboard`: the broadcaster's OBS settings, stream keys, title,
- * moderators, past broadcasts and signed-in devices.
+ * moderators, past broadcasts, webhooks and signed-in devices.
  *
  * The server cannot know who is asking (the refresh cookie is scoped to /api/v1/auth and access
  * tokens live in page memory), so it renders the frame and what is public (the OBS server URL);
@@ -10,6 +10,7 @@ import type { FC } from 'hono/jsx'
 import { SCOPES } from '../../api-tokens/scopes.js'
 import { CopyIcon } from './icons.js'
 import { Document, NoScript, type PageCtx, PageData } from './layout.js'
+import { WebhooksPanel } from './webhooks-section.js'
 
 export type DashboardPageData = { rtmpUrl: string }
 
@@ -233,6 +234,14 @@ export const DashboardPage: FC<{ ctx: PageCtx; rtmpUrl: string }> = ({ ctx, rtmp
             You have no password yet. To set one, use <a href="/forgot-password">Forgot password</a>: we mail
             you a link.
           </p>
+        </Section>
+        <Section
+          id="webhooks-panel"
+          title="Webhooks"
+          lead="We POST signed events to your URLs: going live, going offline, new followers."
+          wide
+        >
+          <WebhooksPanel />
         </Section>
         <Section id="devices" title="Signed-in devices" lead="Sign out anywhere you no longer use." wide>
           <div id="devices-list" class="table-wrap">
