@@ -67,7 +67,10 @@ export function createTally(gapMs: number): Tally {
       ch.clock.note(segment)
       const minute = floorTo(at, 'minute')
       let bySegment = ch.deliveries.get(minute)
-      if (!bySegment) ch.deliveries.set(minute, (bySegment = new Map()))
+      if (!bySegment) {
+        bySegment = new Map()
+        ch.deliveries.set(minute, bySegment)
+      }
       bySegment.set(segment, (bySegment.get(segment) ?? 0) + 1)
     },
     drain(now) {
