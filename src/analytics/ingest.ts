@@ -42,7 +42,15 @@ export type AnalyticsIngest = {
   ingest(line: string): void
   /** Flushes now (tests; shutdown). */
   flush(): Promise<void>
-  stats: { received: number; counted: number; flushes: number; rowsWritten: number; failures: number }
+  stats: {
+    received: number
+    counted: number
+    flushes: number
+    rowsWritten: number
+    failures: number
+    /** The longest flush so far, ms (Redis + Postgres round trips included). */
+    maxFlushMs: number
+  }
   stop(): Promise<void>
 }
 
@@ -60,7 +68,7 @@ export async function startAnalyticsIngest(
     flushMs,
   })
   let pending = emptyPending()
-  const stats = { received: 0, counted: 0, flushes: 0, rowsWritten: 0, failures: 0 }
+  const stats = { received: 0, counted: 0, flushes: 0, rowsWritten: 0, failures: 0, maxFlushMs: 0 }
 
   const ingest = (line: string) => {
     stats.received++
@@ -74,6 +82,7 @@ export async function startAnalyticsIngest(
   }
 
   const flush = async () => {
+    const started = performance.now()
     const now = deps.now()
     // Before the write, so a Postgres outage keeps the counts (pending) instead of dropping them.
     await flushTo(tally.drain(now), pending, now)
@@ -82,6 +91,7 @@ export async function startAnalyticsIngest(
     try {
       stats.rowsWritten += await writePending(deps.db, written)
       stats.flushes++
+      stats.maxFlushMs = Math.max(stats.maxFlushMs, performance.now() - started)
     } catch (err) {
       // Kept: the next flush adds its counts to these rows and writes them all (delayed, not lost).
       pending = written

@@ -78,12 +78,13 @@ export async function channelAnalytics(
   from: number,
   to: number,
   bucket: Granularity,
-): Promise<{ totals: Totals; series: Point[] }> {
+): Promise<{ totals: Totals; series: Point[]; sources: { page: number; other: number } }> {
   const start = floorTo(from, bucket)
   const rows = await deps.db
     .select({
       t: analyticsBuckets.t,
       views: analyticsBuckets.views,
+      pageViews: analyticsBuckets.pageViews,
       watchMs: analyticsBuckets.watchMs,
       concSum: analyticsBuckets.concSum,
       concSamples: analyticsBuckets.concSamples,
@@ -101,12 +102,14 @@ export async function channelAnalytics(
     .orderBy(asc(analyticsBuckets.t))
   const byT = new Map(rows.map((r) => [r.t.getTime(), r]))
   let views = 0
+  let pageViews = 0
   let watchMs = 0
   let peak = 0
   // Every bucket of the range, zeros included: a chart's x axis is time, not "rows that exist".
   const series = bucketStarts(from, to, bucket).map((t): Point => {
     const r = byT.get(t)
     views += r?.views ?? 0
+    pageViews += r?.pageViews ?? 0
     watchMs += r?.watchMs ?? 0
     peak = Math.max(peak, r?.peak ?? 0)
     return {
@@ -136,7 +139,12 @@ export async function channelAnalytics(
     )
   const hlls = hllRows.flatMap((r) => (r.hll ? [r.hll] : []))
   const unique = await unionCount(deps.redis, (id) => deps.keys.analyticsTmp(channel.name, id), hlls)
-  return { totals: totalsOf(views, watchMs, peak, unique), series }
+  // Where views were watched: our page (it sends the viewer cookie) or any other player.
+  return {
+    totals: totalsOf(views, watchMs, peak, unique),
+    series,
+    sources: { page: pageViews, other: views - pageViews },
+  }
 }
 
 /** Site-wide totals over whole UTC days (admins). Peak concurrent is the busiest channel's peak. */

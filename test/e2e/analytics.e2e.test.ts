@@ -19,6 +19,7 @@ type Analytics = {
     peakConcurrent: number
   }
   series: { t: string; views: number; watchTimeS: number; avgConcurrent: number; peakConcurrent: number }[]
+  sources: { page: number; other: number }
 }
 
 async function analytics(stack: Stack, channel: string, auth: Record<string, string>) {
@@ -68,6 +69,7 @@ describe('watch analytics through nginx', () => {
         { timeoutMs: 30_000, what: 'the first 25 segments in the API' },
       )
       expect(first.totals.uniqueViewers).toBe(5)
+      expect(first.sources).toEqual({ page: 1, other: 4 })
       expect(first.totals.peakConcurrent).toBe(5)
       expect(first.series.reduce((s, p) => s + p.views, 0)).toBe(5)
 
