@@ -54,6 +54,15 @@ export async function getChannel(deps: Deps, name: string, viewer: Viewer = null
   return toView(ch, entry && entry.deadline > now ? entry : null, counts.get(name) ?? 0)
 }
 
+/** What anyone may know of a private channel: its name. Null when there is no such private channel. */
+export async function privateChannelShell(deps: Pick<Deps, 'db'>, name: string): Promise<ChannelView | null> {
+  const [ch] = await deps.db
+    .select()
+    .from(channels)
+    .where(and(eq(channels.name, name), eq(channels.visibility, 'private')))
+  return ch ? toView({ ...ch, title: '' }, null, 0) : null
+}
+
 export async function listChannels(
   deps: Deps,
   opts: { liveOnly: boolean; limit: number },
