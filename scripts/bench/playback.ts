@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -81,6 +81,8 @@ const nginx = await startNginx({
   httpPort,
   controlPort,
   appUpstreams: [`127.0.0.1:${appPort}`],
+  // One load generator address: the per-address limits would answer 429 to nearly everything.
+  limits: { requestsPerS: 100_000, requestBurst: 1_000_000, connectionsPerAddr: 10_000 },
 })
 const hls = join(runDir, 'hls')
 const segment = randomBytes(64 * 1024)
@@ -89,6 +91,13 @@ for (const ch of ['bench_public', 'bench_private']) {
   writeFileSync(join(hls, ch, 'index.m3u8'), '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n1.ts\n')
   writeFileSync(join(hls, ch, '1.ts'), segment)
 }
+// The ingest's hls_cleanup deletes files older than a few playlist lengths from HLS_DIR: keep
+// ours young for as long as the load runs.
+const keepFresh = setInterval(() => {
+  const now = new Date()
+  for (const ch of ['bench_public', 'bench_private'])
+    for (const f of ['index.m3u8', '1.ts']) utimesSync(join(hls, ch, f), now, now)
+}, 500)
 // The unchecked baseline: /hls/ exactly as served before the check.
 const edgeConf = join(runDir, 'nginx-edge.conf')
 const conf = readFileSync(edgeConf, 'utf8')
@@ -152,6 +161,7 @@ async function run(what: string, url: string, headers?: Record<string, string>):
   const nginxS = cpuS(pids) - n0
   const a = process.cpuUsage(a0)
   const total = r.requests.total
+  if (r.non2xx > 0 || r.errors > 0) throw new Error(`bench: ${what}: ${r.non2xx} non-2xx, ${r.errors} errors, ${JSON.stringify(r.statusCodeStats)}`)
   log(what, Math.round(r.requests.average), 'req/s')
   return {
     what,
@@ -214,7 +224,9 @@ if (args.write) {
   )
 }
 
+clearInterval(keepFresh)
 await nginx.stop()
+await new Promise((r) => setTimeout(r, 500)) // requests autocannon left in flight finish
 await running.shutdown()
 await services.stop()
 rmSync(runDir, { recursive: true, force: true })
