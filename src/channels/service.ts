@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, inArray } from 'drizzle-orm'
 import { recordAudit } from '../audit/audit.js'
-import { type Channel, channels, streamSessions, type Visibility } from '../db/schema/index.js'
+import { type Channel, type ChannelVisibility, channels, streamSessions } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
 import { ForbiddenError, NotFoundError } from '../http/errors.js'
 import type { LiveEntry } from '../live/registry.js'
@@ -16,7 +16,7 @@ export type ChannelView = {
   name: string
   title: string
   /** public (listed), unlisted (by link only) or private (owner, moderators, admins, members). */
-  visibility: Visibility
+  visibility: ChannelVisibility
   status: 'live' | 'reconnecting' | 'offline'
   live: boolean
   startedAt: string | null
@@ -110,7 +110,7 @@ export async function updateChannel(
   deps: Deps,
   name: string,
   user: { id: string; role: string },
-  patch: { title?: string; visibility?: Visibility },
+  patch: { title?: string; visibility?: ChannelVisibility },
 ) {
   const ch = await ownedChannel(deps, name, user)
   await deps.db.update(channels).set(patch).where(eq(channels.id, ch.id))

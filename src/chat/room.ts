@@ -6,7 +6,13 @@
  */
 import { and, eq } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
-import { channelBans, channelModerators, channels, follows, type Visibility } from '../db/schema/index.js'
+import {
+  type ChannelVisibility,
+  channelBans,
+  channelModerators,
+  channels,
+  follows,
+} from '../db/schema/index.js'
 import type { LiveRegistry } from '../live/registry.js'
 import type { Conn, Identity, Pending } from './connection.js'
 import type { ChatRole, PublicSettings } from './protocol.js'
@@ -23,7 +29,7 @@ export class Room {
   channelId = ''
   ownerId = ''
   /** Who may watch (and so hold a socket here): visibility/access.ts. */
-  visibility: Visibility = 'public'
+  visibility: ChannelVisibility = 'public'
   rules: ChannelRules = {
     slowModeSeconds: 0,
     followersOnlyMinutes: null,

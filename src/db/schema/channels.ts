@@ -6,7 +6,8 @@ import { users } from './users.js'
 
 /** Who may watch (issue 14): public, unlisted (by link, not listed), private (owner, mods, admins, members). */
 export const channelVisibility = pgEnum('channel_visibility', ['public', 'unlisted', 'private'])
-export type Visibility = (typeof channelVisibility.enumValues)[number]
+// Named apart from the videos schema's `Visibility` (the same union) so both can be re-exported.
+export type ChannelVisibility = (typeof channelVisibility.enumValues)[number]
 
 export const channels = pgTable(
   'channels',
