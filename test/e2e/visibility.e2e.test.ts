@@ -106,6 +106,9 @@ describe('a private channel', () => {
     const seg = await fetch(`${stack.http}/hls/t/${grant.token}/${owner.channel}/${segment}`)
     expect([200, 404]).toContain(seg.status) // 404: cleaned up meanwhile; never 401/403
     expect(seg.headers.get('cache-control') ?? 'private').toContain('private')
+    const preflight = await fetch(grant.playbackUrl, { method: 'OPTIONS' })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*')
 
     expect((await grantFor(stranger.auth, owner.channel)).status).toBe(404)
     const own = (await (await grantFor(stranger.auth, stranger.user.username)).json()) as Grant
