@@ -115,8 +115,15 @@ export async function updateChannel(
   const ch = await ownedChannel(deps, name, user)
   await deps.db.update(channels).set(patch).where(eq(channels.id, ch.id))
   // Every instance re-checks who may stay in the chat (a channel that just turned private).
-  if (patch.visibility && patch.visibility !== ch.visibility)
+  if (patch.visibility && patch.visibility !== ch.visibility) {
+    await recordAudit(deps.db, {
+      type: 'channel.visibility.changed',
+      userId: ch.ownerId,
+      actorId: user.id,
+      data: { channel: name, from: ch.visibility, to: patch.visibility },
+    })
     await deps.chat.broker.publishControl(name, { k: 'audience' })
+  }
   return getChannel(deps, name, user)
 }
 
