@@ -36,6 +36,9 @@ import { createSecretBox, secretKey } from './webhooks/secret.js'
 import { systemResolver } from './webhooks/ssrf.js'
 import { createWebhookWorker } from './webhooks/worker.js'
 
+/** The consumer groups of the lifecycle `events` streams, for the lag metrics. */
+const EVENT_GROUPS = [EFFECTS_GROUP, WEBHOOKS_GROUP]
+
 export type Running = { deps: Deps; server: ServerType; port: number; shutdown(): Promise<void> }
 
 export async function buildDeps(
@@ -102,7 +105,10 @@ export async function buildDeps(
     sockets: () => chat.hub.size,
     rooms: () => chat.hub.rooms.size,
     outboxBacklog: () => outboxBacklog(sql),
-    eventsLag: () => partitionedLag(redis, keys.allEvents(), EFFECTS_GROUP),
+    eventsLag: () =>
+      Promise.all(
+        EVENT_GROUPS.map(async (group) => ({ group, ...(await partitionedLag(redis, keys.allEvents(), group)) })),
+      ),
     timeoutMs: 2000,
   })
   const close = async () => {

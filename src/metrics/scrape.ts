@@ -21,8 +21,8 @@ export type ScrapeSources = {
   sockets(): number
   rooms(): number
   outboxBacklog(): Promise<OutboxBacklog>
-  /** The `live-effects` group on the `events` stream. */
-  eventsLag(): Promise<{ pending: number; lag: number }>
+  /** Each consumer group of the `events` streams (summed over partitions). */
+  eventsLag(): Promise<{ group: string; pending: number; lag: number }[]>
   timeoutMs: number
 }
 
@@ -115,9 +115,11 @@ export function createScrape(registry: Registry, s: ScrapeSources): () => Promis
         outboxPending.set(b.pending)
         outboxAge.set(b.oldestAgeS)
       }),
-      read('events', s.eventsLag, (l) => {
-        eventsPending.set({ group: 'live-effects' }, l.pending)
-        eventsLag.set({ group: 'live-effects' }, l.lag)
+      read('events', s.eventsLag, (groups) => {
+        for (const l of groups) {
+          eventsPending.set({ group: l.group }, l.pending)
+          eventsLag.set({ group: l.group }, l.lag)
+        }
       }),
       ...s.nodes().map(async (node) => {
         // nodeStat's own timeout: a slow node is down for this scrape, the others still count.
