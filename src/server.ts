@@ -31,6 +31,7 @@ import { createOutboxWorker } from './outbox/worker.js'
 import { createRedis } from './redis/client.js'
 import { createKeys } from './redis/keys.js'
 import { createPartitionedConsumer, partitionedLag, trimPartitions } from './redis/partitioned.js'
+import { webhookBacklog } from './webhooks/backlog.js'
 import { createWebhookEventHandler, WEBHOOKS_GROUP } from './webhooks/live-events.js'
 import { createSecretBox, secretKey } from './webhooks/secret.js'
 import { systemResolver } from './webhooks/ssrf.js'
@@ -105,9 +106,13 @@ export async function buildDeps(
     sockets: () => chat.hub.size,
     rooms: () => chat.hub.rooms.size,
     outboxBacklog: () => outboxBacklog(sql),
+    webhookBacklog: () => webhookBacklog(sql),
     eventsLag: () =>
       Promise.all(
-        EVENT_GROUPS.map(async (group) => ({ group, ...(await partitionedLag(redis, keys.allEvents(), group)) })),
+        EVENT_GROUPS.map(async (group) => ({
+          group,
+          ...(await partitionedLag(redis, keys.allEvents(), group)),
+        })),
       ),
     timeoutMs: 2000,
   })
@@ -172,6 +177,7 @@ export async function buildDeps(
       resolve: systemResolver,
       config,
       onError: (err) => metrics.storeError('webhooks', err),
+      onAttempt: (delivered) => metrics.webhookAttempts.inc({ outcome: delivered ? 'delivered' : 'failed' }),
     })
     const trim = every(
       60_000,
