@@ -24,6 +24,7 @@ import { metricsRoutes } from './metrics/routes.js'
 import { identityRoutes, oidcAuthRoutes } from './oidc/routes.js'
 import { rtmpHookRoutes } from './rtmp-hooks/routes.js'
 import { streamKeyRoutes } from './stream-keys/routes.js'
+import { channelVisibilityRoutes, playbackAuthRoutes } from './visibility/routes.js'
 import { webNotFound, webRoutes } from './web/routes.js'
 import { webhookRoutes } from './webhooks/routes.js'
 
@@ -80,6 +81,9 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   app.route('/api/v1/channels', channelChatRoutes(deps))
   app.route('/api/v1/channels', followRoutes(deps))
   app.route('/api/v1/channels', analyticsRoutes(deps))
+  app.route('/api/v1/channels', channelVisibilityRoutes(deps))
+  // nginx's auth_request target (nginx/README.md "Playback checks"); the public origin answers 404.
+  app.route('/internal', playbackAuthRoutes(deps))
   app.route('/api/v1/chat', chatRoutes(deps))
   app.route('/api/v1/webhooks', webhookRoutes(deps))
   app.route('/ws', chatSocketRoutes(deps))

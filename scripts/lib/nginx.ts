@@ -331,12 +331,8 @@ function placeholders(opts: NginxOptions, role: NginxRole): Record<string, strin
         ].join('\n')
       : '        # (no TRUSTED_PROXIES in front of nginx: the TCP peer is the client)',
     TRUSTED_PROXY_GEO: trusted.map((a) => `        ${a} 1;`).join('\n'),
-    // access_log in a location replaces the inherited one, so the file log is repeated beside it.
     HLS_ANALYTICS_LOG: opts.analyticsLog
-      ? [
-          `            access_log ${join(runDir, 'logs')}/edge-access.log safe;`,
-          `            access_log syslog:server=${checkUpstream(opts.analyticsLog)},nohostname,tag=lvhls,severity=info analytics if=$hls_segment;`,
-        ].join('\n')
+      ? `            access_log syslog:server=${checkUpstream(opts.analyticsLog)},nohostname,tag=lvhls,severity=info analytics if=$hls_segment;`
       : '            # (no analytics listener: HLS requests are only in the access log)',
     LIMIT_REQ_PER_S: String(checkCount('limits.requestsPerS', lim.requestsPerS, 1, 100_000)),
     LIMIT_REQ_BURST: String(checkCount('limits.requestBurst', lim.requestBurst, 0, 1_000_000)),

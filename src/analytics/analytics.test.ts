@@ -52,6 +52,8 @@ describe('parseHlsLine', () => {
     expect(parseHlsLine(line({ uri: '/hls/alice_tv/../x/1.ts' }))).toBeNull()
     expect(parseHlsLine('garbage')).toBeNull()
     expect(parseHlsLine(line({ status: 206 }))?.status).toBe(206)
+    // A members-only stream's segment, as logged after the /hls/t/<grant>/ rewrite.
+    expect(parseHlsLine(line({ uri: '/alice_tv/1774742399000.ts' }))?.channel).toBe('alice_tv')
   })
 
   it('ignores a malformed cookie (it is then an address + user agent viewer)', () => {

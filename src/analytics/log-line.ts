@@ -22,7 +22,8 @@ export type HlsHit = {
   userAgent: string
 }
 
-const URI = /^\/hls\/([a-z0-9_]{3,24})\/([A-Za-z0-9_-]{1,64})\.ts$/
+/** `/hls/<channel>/<segment>.ts`, or `/<channel>/<segment>.ts` from a signed `/hls/t/<grant>/…` after nginx's rewrite. */
+const URI = /^(?:\/hls)?\/([a-z0-9_]{3,24})\/([A-Za-z0-9_-]{1,64})\.ts$/
 const COOKIE = /^[A-Za-z0-9_-]{16,64}$/
 const MARKER = `${HLS_LOG_TAG}: `
 

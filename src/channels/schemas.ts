@@ -6,5 +6,10 @@ export const ListQuery = z.object({
   live: z.enum(['true', 'false']).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 })
-export const PatchChannelBody = z.object({ title: z.string().trim().max(140) })
+export const PatchChannelBody = z
+  .object({
+    title: z.string().trim().max(140).optional(),
+    visibility: z.enum(['public', 'unlisted', 'private']).optional(),
+  })
+  .refine((b) => b.title !== undefined || b.visibility !== undefined, 'give a title or a visibility')
 export const SessionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) })

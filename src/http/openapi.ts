@@ -14,6 +14,7 @@ import { CreateTokenBody } from '../api-tokens/schemas.js'
 import { PatchChannelBody } from '../channels/schemas.js'
 import { chatOpenApiOps } from '../chat/openapi.js'
 import { CreateKeyBody } from '../stream-keys/schemas.js'
+import { visibilityOpenApiOps } from '../visibility/openapi.js'
 import { webhookOpenApiOps } from '../webhooks/openapi.js'
 
 type Op = {
@@ -224,13 +225,14 @@ const OPS: Record<string, Record<string, Op>> = {
   '/api/v1/channels/{name}': {
     get: {
       tag: 'channels',
-      summary: 'A channel, its live status and playback URL',
+      summary:
+        'A channel, its visibility, live status and playback URL; a private one only for a caller (optional Bearer) who may watch it, else 404',
       params: ['name'],
       ok: 200,
     },
     patch: {
       tag: 'channels',
-      summary: 'Update the title (owner)',
+      summary: 'Update the title and/or visibility: public, unlisted (by link, not listed), private (owner)',
       auth: true,
       params: ['name'],
       body: PatchChannelBody,
@@ -350,6 +352,7 @@ const OPS: Record<string, Record<string, Op>> = {
   },
   ...chatOpenApiOps,
   ...webhookOpenApiOps,
+  ...visibilityOpenApiOps,
 }
 
 const Problem = {
