@@ -111,4 +111,41 @@ describe('watch analytics through nginx', () => {
       await b.pub.stop()
     }
   }, 180_000)
+
+  it('counts members-only playback through signed /hls/t/<grant>/ URLs too', async () => {
+    const b = await liveBroadcast(stack)
+    try {
+      const api = (path: string, init: RequestInit = {}) =>
+        fetch(`${stack.http}${path}`, {
+          ...init,
+          headers: { ...(init.body ? { 'content-type': 'application/json' } : {}), ...b.auth },
+        })
+      const patch = await api(`/api/v1/channels/${b.channel}`, {
+        method: 'PATCH',
+        body: JSON.stringify({ visibility: 'private' }),
+      })
+      expect(patch.status).toBe(200)
+      const grant = (await (
+        await api(`/api/v1/channels/${b.channel}/playback-tokens`, { method: 'POST' })
+      ).json()) as {
+        token: string
+      }
+      const base = `${stack.http}/hls/t/${grant.token}/${b.channel}`
+      const players = ['127.0.2.1', '127.0.2.2'].map((addr) =>
+        hlsViewer(stack.http, b.channel, { addr, userAgent: 'VLC/3.0.20' }, base),
+      )
+      await Promise.all(players.map((p) => p.watch(3)))
+      const received = players.reduce((s, p) => s + p.receivedS, 0)
+      const a = await waitFor(
+        async () => {
+          const r = await analytics(stack, b.channel, b.auth)
+          return r.totals.views === 2 && within10(r.totals.watchTimeS, received) ? r : null
+        },
+        { timeoutMs: 30_000, what: 'signed playback in the API' },
+      )
+      expect(a.totals.uniqueViewers).toBe(2)
+    } finally {
+      await b.pub.stop()
+    }
+  }, 120_000)
 })

@@ -17,6 +17,8 @@ export function hlsViewer(
   http: string,
   channel: string,
   who: { addr: string; userAgent: string; cookie?: string },
+  /** The playlist's directory URL, when not `<http>/hls/<channel>` (a signed `/hls/t/<grant>/<channel>`). */
+  base = `${http}/hls/${channel}`,
 ): HlsViewer {
   const seen = new Set<string>()
   let receivedS = 0
@@ -26,7 +28,7 @@ export function hlsViewer(
     ...(who.cookie && { cookie: `lv_vid=${who.cookie}` }),
   }
   const playlist = async () => {
-    const res = await httpFrom(who.addr, `${http}/hls/${channel}/index.m3u8`, { headers })
+    const res = await httpFrom(who.addr, `${base}/index.m3u8`, { headers })
     if (res.status !== 200) return []
     const out: { name: string; durationS: number }[] = []
     let duration = 0
@@ -53,7 +55,7 @@ export function hlsViewer(
         for (const s of fresh) {
           if (segments >= target) break
           seen.add(s.name)
-          const res = await httpFrom(who.addr, `${http}/hls/${channel}/${s.name}`, { headers })
+          const res = await httpFrom(who.addr, `${base}/${s.name}`, { headers })
           if (res.status !== 200) continue
           receivedS += s.durationS
           segments++
