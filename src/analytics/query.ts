@@ -131,6 +131,7 @@ export async function channelAnalytics(
           [
             ...cover.days.map((t) => sql`('day', ${new Date(t).toISOString()}::timestamptz)`),
             ...cover.hours.map((t) => sql`('hour', ${new Date(t).toISOString()}::timestamptz)`),
+            // Matches nothing: keeps the list non-empty for a range with no bucket to cover.
             sql`('none', now())`,
           ],
           sql`, `,
