@@ -44,6 +44,8 @@ const readPorts = () => ({
   redis: portFromEnv('DEV_REDIS_PORT', 63799),
   control: portFromEnv('NGINX_CONTROL_PORT', 8081),
   internalRtmp: portFromEnv('NGINX_INTERNAL_RTMP_PORT', 19350),
+  // UDP: nginx's edge sends the app one line per HLS segment served (docs/analytics.md).
+  analytics: portFromEnv('ANALYTICS_LOG_PORT', 5140),
   // Off unless set (TLS): the fallback is never used.
   https: env.HTTPS_PORT ? portFromEnv('HTTPS_PORT', 0) : undefined,
   rtmps: env.RTMPS_PORT ? portFromEnv('RTMPS_PORT', 0) : undefined,
@@ -221,6 +223,7 @@ async function main(): Promise<void> {
       internalRtmpPort: ports.internalRtmp,
       controlPort: ports.control,
       appUpstreams: [`127.0.0.1:${ports.app}`],
+      analyticsLog: `127.0.0.1:${ports.analytics}`,
       ...(tls && {
         httpsPort: ports.https,
         rtmpsPort: ports.rtmps,
@@ -254,6 +257,7 @@ async function main(): Promise<void> {
     HOOK_SECRET: hookSecret,
     JWT_PRIVATE_KEY_FILE: jwtKeyFile,
     INGEST_NODES: `local=${nginx.controlUrl}`,
+    ANALYTICS_LOG_PORT: String(ports.analytics),
     RTMP_PUBLIC_URL: defaultRtmpPublicUrl(new URL(env.PUBLIC_URL ?? publicUrl), ports.rtmp, ports.rtmps),
     NODE_ENV: 'development',
     ...env, // the user's own exports win

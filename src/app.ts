@@ -1,9 +1,11 @@
 /** @module app — builds the Hono app from deps: global middleware, error mapping, feature routers. No I/O here. */
+
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import { authRoutes, meRoutes } from './accounts/routes.js'
 import { adminRoutes } from './admin/routes.js'
+import { analyticsRoutes } from './analytics/routes.js'
 import { apiTokenRoutes } from './api-tokens/routes.js'
 import { channelRoutes } from './channels/routes.js'
 import { channelChatRoutes, chatRoutes } from './chat/routes.js'
@@ -78,6 +80,7 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   app.route('/api/v1/channels', channelRoutes(deps))
   app.route('/api/v1/channels', channelChatRoutes(deps))
   app.route('/api/v1/channels', followRoutes(deps))
+  app.route('/api/v1/channels', analyticsRoutes(deps))
   app.route('/api/v1/channels', channelVisibilityRoutes(deps))
   // nginx's auth_request target (nginx/README.md "Playback checks"); the public origin answers 404.
   app.route('/internal', playbackAuthRoutes(deps))

@@ -237,6 +237,18 @@ export const ConfigSchema = z
     WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).max(3_600_000).default(10_000),
     /** Connect and total time allowed for one delivery attempt. */
     WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+    // Watch analytics (analytics/, docs/analytics.md).
+    /** UDP port (on ANALYTICS_LOG_HOST) where nginx's edge sends one syslog line per HLS segment served; 0 = off. */
+    ANALYTICS_LOG_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+    ANALYTICS_LOG_HOST: z.string().default('127.0.0.1'),
+    /** How often counts leave memory for Redis and Postgres: also the most a crash can lose. */
+    ANALYTICS_FLUSH_S: seconds.min(1).max(30).default(10),
+    /** A viewer counts as concurrent while a segment reached them within this many seconds. */
+    ANALYTICS_ACTIVE_S: seconds.min(2).max(300).default(10),
+    /** Days each granularity is kept; 0 keeps it forever (default: minutes 30 d, hours 13 months, days forever). */
+    ANALYTICS_RETENTION_MINUTE_DAYS: seconds.max(36_500).default(30),
+    ANALYTICS_RETENTION_HOUR_DAYS: seconds.max(36_500).default(396),
+    ANALYTICS_RETENTION_DAY_DAYS: seconds.max(36_500).default(0),
   })
   .transform((c, ctx) => {
     // Without SMTP the mailer prints mails, reset and confirmation links included, to the log:

@@ -8,6 +8,8 @@ import type { ServerType } from '@hono/node-server'
 import { serve } from '@hono/node-server'
 import { WebSocketServer } from 'ws'
 import { createTokenService } from './accounts/tokens.js'
+import { type AnalyticsIngest, startAnalyticsIngest } from './analytics/ingest.js'
+import { startAnalyticsRetention } from './analytics/retention.js'
 import { createApp } from './app.js'
 import { createChat, startChatRetention } from './chat/index.js'
 import { CHAT_STORE_GROUP, createChatStore } from './chat/store.js'
@@ -40,7 +42,14 @@ import { createWebhookWorker } from './webhooks/worker.js'
 /** The consumer groups of the lifecycle `events` streams, for the lag metrics. */
 const EVENT_GROUPS = [EFFECTS_GROUP, WEBHOOKS_GROUP]
 
-export type Running = { deps: Deps; server: ServerType; port: number; shutdown(): Promise<void> }
+export type Running = {
+  deps: Deps
+  server: ServerType
+  port: number
+  /** The HLS log listener, when ANALYTICS_LOG_PORT is set. */
+  analytics: AnalyticsIngest | undefined
+  shutdown(): Promise<void>
+}
 
 export async function buildDeps(
   config: Config,
@@ -236,6 +245,9 @@ export async function startServer(
   })
   deps.chat.hub.start()
   const retention = startChatRetention(deps)
+  const analyticsRetention = startAnalyticsRetention(deps)
+  // Viewing counted where the bytes are served: nginx's edge logs each HLS segment to this port.
+  const analytics = config.ANALYTICS_LOG_PORT > 0 ? await startAnalyticsIngest(deps) : undefined
   await deps.chat.hub.ready
 
   // Chat sockets: frames above 64 KiB are refused by ws itself (1009); no compression, which
@@ -268,6 +280,9 @@ export async function startServer(
       sweeper.stop()
       reconciler.stop()
       retention.stop()
+      analyticsRetention.stop()
+      // A clean stop writes what is counted in memory (only a crash loses the last flush interval).
+      await analytics?.stop().catch((err) => log.error({ err }, 'analytics: final flush failed'))
       // Sockets first ("going away": clients reconnect to another instance); server.close()
       // would otherwise wait for them.
       await deps.chat.hub.shutdown()
@@ -282,5 +297,5 @@ export async function startServer(
     })()
     return closing
   }
-  return { deps, server, port, shutdown }
+  return { deps, server, port, analytics, shutdown }
 }

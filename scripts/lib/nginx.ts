@@ -61,6 +61,11 @@ export interface NginxOptions {
    */
   trustedProxies?: string[]
   /**
+   * `host:port` of the app's analytics listener (ANALYTICS_LOG_PORT): the edge sends it one syslog
+   * line per HLS segment served (src/analytics/). Unset: nothing is sent.
+   */
+  analyticsLog?: string
+  /**
    * Each edge worker's connection budget, default 32768: each proxied WebSocket viewer takes two
    * (client + upstream). Descriptors are raised to match, or both are scaled down to the hard
    * `nofile` limit when that cannot be raised (edgeCapacity).
@@ -326,6 +331,9 @@ function placeholders(opts: NginxOptions, role: NginxRole): Record<string, strin
         ].join('\n')
       : '        # (no TRUSTED_PROXIES in front of nginx: the TCP peer is the client)',
     TRUSTED_PROXY_GEO: trusted.map((a) => `        ${a} 1;`).join('\n'),
+    HLS_ANALYTICS_LOG: opts.analyticsLog
+      ? `            access_log syslog:server=${checkUpstream(opts.analyticsLog)},nohostname,tag=lvhls,severity=info analytics if=$hls_segment;`
+      : '            # (no analytics listener: HLS requests are only in the access log)',
     LIMIT_REQ_PER_S: String(checkCount('limits.requestsPerS', lim.requestsPerS, 1, 100_000)),
     LIMIT_REQ_BURST: String(checkCount('limits.requestBurst', lim.requestBurst, 0, 1_000_000)),
     LIMIT_AUTH_PER_MIN: String(checkCount('limits.authPerMin', lim.authPerMin, 1, 1_000_000)),

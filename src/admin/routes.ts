@@ -1,6 +1,7 @@
 /** @module admin/routes — `/api/v1/admin/*`: account administration, for admins only (checked live). */
 
 import { Hono } from 'hono'
+import { adminAnalytics } from '../analytics/routes.js'
 import { SESSION_ONLY } from '../api-tokens/scopes.js'
 import type { Deps } from '../deps.js'
 import type { AuthEnv } from '../http/env.js'
@@ -17,6 +18,7 @@ export const adminRoutes = (deps: Deps) =>
       await next()
       c.header('Cache-Control', 'no-store')
     })
+    .get('/analytics', async (c) => c.json(await adminAnalytics(deps, c.req.query())))
     .get('/users', validate('query', ListUsersQuery), async (c) =>
       c.json(await listUsers(deps, c.req.valid('query'))),
     )

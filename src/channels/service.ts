@@ -163,5 +163,7 @@ export async function listSessions(
     ingestNode: s.ingestNode,
     reconnects: s.reconnects,
     peakViewers: s.peakViewers,
+    uniqueViewers: s.uniqueViewers,
+    watchTimeS: Math.round(s.watchTimeMs / 100) / 10,
   }))
 }

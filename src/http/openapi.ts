@@ -148,6 +148,19 @@ const OPS: Record<string, Record<string, Op>> = {
       },
     },
   },
+  '/api/v1/admin/analytics': {
+    get: {
+      tag: 'admin',
+      summary: 'Site-wide watch totals over whole UTC days, and the top channels (admin)',
+      auth: true,
+      ok: 200,
+      query: {
+        from: 'ISO 8601 instant (default: 30 days before `to`)',
+        to: 'ISO 8601 instant (default: now)',
+      },
+      description: 'See docs/analytics.md. Bad or too long a range: 400 BAD_REQUEST.',
+    },
+  },
   '/api/v1/admin/users/{id}': {
     get: {
       tag: 'admin',
@@ -235,10 +248,29 @@ const OPS: Record<string, Record<string, Op>> = {
       ok: 200,
     },
   },
+  '/api/v1/channels/{name}/analytics': {
+    get: {
+      tag: 'channels',
+      summary: 'Watch analytics of a channel: totals, a time series and QoE (owner, admin; analytics:read)',
+      auth: true,
+      params: ['name'],
+      ok: 200,
+      query: {
+        from: 'ISO 8601 instant, UTC or with an offset (default: one bucket-dependent span before `to`)',
+        to: 'ISO 8601 instant (default: now)',
+        bucket: 'minute | hour | day (default hour); at most 2, 93 or 3660 days of range respectively',
+      },
+      description:
+        '→ `{ totals: { views, uniqueViewers, watchTimeS, avgViewDurationS, peakConcurrent }, series: [{ t, views, ' +
+        'watchTimeS, avgConcurrent, peakConcurrent }], qoe: { startupMsP50, rebufferRatio, latencyMsP50 } }`, ' +
+        'every bucket of the range present (zeros included), `t` the UTC bucket start. Definitions: docs/analytics.md. ' +
+        'Bad input: 400 BAD_REQUEST.',
+    },
+  },
   '/api/v1/channels/{name}/sessions': {
     get: {
       tag: 'channels',
-      summary: 'Stream session history (owner)',
+      summary: 'Stream session history with peakViewers, uniqueViewers and watchTimeS (owner)',
       auth: true,
       params: ['name'],
       ok: 200,

@@ -41,6 +41,12 @@
  * | chat:ticket:<sha256(ticket)>               | string  | {userId, sid}; PX = CHAT_TICKET_TTL_S, deleted on first use (GETDEL) |
  * | viewers:uniq:<sessionId>                   | hll     | unique viewers of one stream session; EXPIRE 2 days |
  * | ws:ip:{<addr>}                             | zset    | open WebSockets of one client address, all instances (chat/admission.ts): member connection id, score = expiry ms, re-added by each instance's presence heartbeat; PEXPIRE 2 × PRESENCE_TTL_S |
+ * | an:{pN}:viewers:<channel>                  | zset    | HLS viewers of the channel (analytics/): member viewer id (salted hash), score = last segment ms; the 5-minute view rule and concurrent counts; members older than 5 min removed each flush; PEXPIRE 10 min |
+ * | an:{pN}:uniq:<channel>:<h|d|s>:<id>        | hll     | distinct HLS viewers of an hour / day (id = start ms) / stream session; copied to Postgres each flush; EXPIRE 3 h / 2 days / 2 days |
+ * | an:{pN}:tmp:<channel>:<id>                 | hll     | copies of stored HyperLogLogs merged for one query; PEXPIRE 30 s, deleted after use |
+ * | an:{site}:uniq:d:<dayMs>                   | hll     | distinct HLS viewers of all channels in a UTC day; EXPIRE 2 days |
+ * | an:{site}:tmp:<id>                         | hll     | site-wide merge copies for one query; PEXPIRE 30 s |
+ * | an:salt:<yyyy-mm-dd>                       | string  | the day's viewer-id salt (random, shared by all instances); EXPIRE 3 days: raw addresses are unlinkable once it is gone |
  *
  * Keys are prefixed by REDIS_PREFIX so several deployments (or test files) can share one Redis;
  * the prefix sits outside the hash tag, so it never changes a key's slot.
@@ -101,6 +107,13 @@ export function createKeys(prefix = '', partitions = DEFAULT_PARTITIONS) {
     chatTicket: (ticketHash: string) => `${p}chat:ticket:${ticketHash}`,
     uniqueViewers: (sessionId: string) => `${p}viewers:uniq:${sessionId}`,
     socketsOfAddress: (addr: string) => `${p}ws:ip:{${addr}}`,
+    analyticsViewers: (channel: string) => `${p}an:${ch(channel)}:viewers:${channel}`,
+    /** scope: `h:<hourMs>`, `d:<dayMs>` or `s:<sessionId>`. */
+    analyticsUnique: (channel: string, scope: string) => `${p}an:${ch(channel)}:uniq:${channel}:${scope}`,
+    analyticsTmp: (channel: string, id: string) => `${p}an:${ch(channel)}:tmp:${channel}:${id}`,
+    analyticsSiteUnique: (dayMs: number) => `${p}an:{site}:uniq:d:${dayMs}`,
+    analyticsSiteTmp: (id: string) => `${p}an:{site}:tmp:${id}`,
+    analyticsSalt: (day: string) => `${p}an:salt:${day}`,
   }
 }
 

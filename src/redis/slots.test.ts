@@ -34,7 +34,7 @@ const MULTI_KEY: Record<string, (k: ReturnType<typeof createKeys>, ch: string, i
 }
 
 /** Scripts over exactly one key (any slot will do): the call sites pass a single key. */
-const SINGLE_KEY = new Set(['SLIDING_WINDOW', 'BACKOFF_FAIL', 'ADMIT'])
+const SINGLE_KEY = new Set(['SLIDING_WINDOW', 'BACKOFF_FAIL', 'ADMIT', 'RECORD_VIEWERS'])
 
 /** Lua shared by several scripts, not run on its own. */
 const FRAGMENTS = new Set(['EMIT'])

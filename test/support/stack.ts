@@ -83,6 +83,8 @@ export type StackOptions = {
   tls?: { certFile: string; keyFile: string }
   /** Edge options for every nginx node (trusted proxies in front of it, sizing, limits). */
   nginx?: Pick<NginxOptions, 'trustedProxies' | 'workerConnections' | 'limits'>
+  /** Watch analytics: the first app instance listens on a UDP port every node's edge logs HLS segments to. */
+  analytics?: boolean
 }
 
 /**
@@ -115,7 +117,9 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
     })),
   )
   const appPorts = await Promise.all(Array.from({ length: opts.instances ?? 1 }, () => freePort()))
+  const analyticsPort = opts.analytics ? await freePort() : undefined
   const env = testEnv({
+    ...(analyticsPort && { ANALYTICS_LOG_PORT: String(analyticsPort) }),
     INGEST_NODES: nodePorts.map((n) => `${n.id}=http://127.0.0.1:${n.control}`).join(','),
     HTTP_PORT: String(nodePorts[0]!.http),
     RTMP_PORT: String(nodePorts[0]!.rtmp),
@@ -144,12 +148,15 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
   const apps: AppInstance[] = []
   const { deps, close } = await buildDeps(config, createLogger({ level: 'silent' }))
 
+  // One UDP listener per host: only the first instance takes the analytics port.
+  const listens = (port: number) => port === appPorts[0]
   const inProcess = (port: number): AppInstance => {
     let running: Running | undefined
     return {
       port,
       start: async () => {
-        running = await startServer(config, { log, port })
+        const own = listens(port) ? config : { ...config, ANALYTICS_LOG_PORT: 0 }
+        running = await startServer(own, { log, port })
       },
       kill: async () => {
         await running?.shutdown()
@@ -163,7 +170,14 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
       port,
       start: async () => {
         proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-          env: { ...process.env, ...env, APP_PORT: String(port), APP_HOST: '127.0.0.1', LOG_LEVEL: 'debug' },
+          env: {
+            ...process.env,
+            ...env,
+            APP_PORT: String(port),
+            APP_HOST: '127.0.0.1',
+            LOG_LEVEL: 'debug',
+            ...(!listens(port) && { ANALYTICS_LOG_PORT: '0' }),
+          },
           stdio: ['ignore', 'pipe', 'pipe'],
         })
         proc.stdout?.on('data', (c: Buffer) => sink.write(c))
@@ -208,6 +222,7 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
         controlPort: n.control,
         appUpstreams: appPorts.map((p) => `127.0.0.1:${p}`),
         notifyUpdateTimeoutS: notifyUpdateS,
+        ...(analyticsPort && { analyticsLog: `127.0.0.1:${analyticsPort}` }),
         ...(opts.tls && {
           httpsPort: n.https,
           rtmpsPort: n.rtmps,

@@ -1,5 +1,6 @@
 /** @module db/schema — every table, one file each. */
 
+export * from './analytics.js'
 export * from './api-tokens.js'
 export * from './audit-events.js'
 export * from './auth-sessions.js'

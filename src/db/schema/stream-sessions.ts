@@ -1,6 +1,6 @@
 /** @module db/schema/stream-sessions — history: one row per broadcast, from first publish to its end. */
 import { sql } from 'drizzle-orm'
-import { index, integer, pgTable, text, uuid } from 'drizzle-orm/pg-core'
+import { bigint, index, integer, pgTable, text, uuid } from 'drizzle-orm/pg-core'
 import { createdAt, tstz } from '../columns.js'
 import { channels } from './channels.js'
 import { streamKeys } from './stream-keys.js'
@@ -35,6 +35,8 @@ export const streamSessions = pgTable(
     endReason: text('end_reason', { enum: END_REASONS }),
     peakViewers: integer('peak_viewers').notNull().default(0),
     uniqueViewers: integer('unique_viewers').notNull().default(0),
+    /** Media delivered to HLS viewers during the session (analytics/), ms. */
+    watchTimeMs: bigint('watch_time_ms', { mode: 'number' }).notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [
