@@ -224,6 +224,9 @@ export async function startServer(
   })
   deps.chat.hub.start()
   const retention = startChatRetention(deps)
+  const qoeFlush = every(config.QOE_FLUSH_INTERVAL_S * 1000, () => deps.chat.qoe.flush(), {
+    onError: (err) => log.warn({ err: (err as Error).message }, 'qoe: flush failed (kept for the next one)'),
+  })
   await deps.chat.hub.ready
 
   // Chat sockets: frames above 64 KiB are refused by ws itself (1009); no compression, which
@@ -259,6 +262,11 @@ export async function startServer(
       // Sockets first ("going away": clients reconnect to another instance); server.close()
       // would otherwise wait for them.
       await deps.chat.hub.shutdown()
+      // The sockets are closed: what they reported goes to Postgres before the pool closes.
+      qoeFlush.stop()
+      await deps.chat.qoe
+        .flush()
+        .catch((err) => log.warn({ err: (err as Error).message }, 'qoe: last flush failed'))
       await workers.stop()
       // Stop accepting connections, let in-flight requests finish, then close clients.
       await new Promise<void>((resolve) => {
