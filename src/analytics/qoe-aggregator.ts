@@ -128,8 +128,14 @@ export function createQoeAggregator(d: {
     add(channelId, sessionId, s, now) {
       const cell = cellFor(channelId, sessionId, now - (now % 60_000))
       if (!cell) return
-      if (s.startupMs !== null) record((cell.startup ??= emptyHistogram()), s.startupMs)
-      if (s.latencyMs !== null) record((cell.latency ??= emptyHistogram()), s.latencyMs)
+      if (s.startupMs !== null) {
+        cell.startup ??= emptyHistogram()
+        record(cell.startup, s.startupMs)
+      }
+      if (s.latencyMs !== null) {
+        cell.latency ??= emptyHistogram()
+        record(cell.latency, s.latencyMs)
+      }
       cell.playedMs += s.playedMs
       cell.stalledMs += s.stalledMs
       cell.stalls += s.stalls

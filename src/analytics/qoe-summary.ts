@@ -55,8 +55,10 @@ async function sums(db: Db | Tx, where: ReturnType<typeof sql>, groupBy: ReturnT
   ])
   const out = new Map<string | null, Sums>()
   const of = (g: string | null) => {
-    let s = out.get(g)
-    if (!s) out.set(g, (s = emptySums()))
+    const known = out.get(g)
+    if (known) return known
+    const s = emptySums()
+    out.set(g, s)
     return s
   }
   for (const r of totals) {
