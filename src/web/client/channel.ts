@@ -12,6 +12,7 @@ import { ChatView, type ModAction } from './chat-view.js'
 import { h, must, pageData } from './dom.js'
 import { initNav } from './nav.js'
 import { createPlayer } from './player.js'
+import { QOE_REF_PREFIX, QoeTracker } from './qoe.js'
 import { getSession } from './session.js'
 
 initNav()
@@ -41,7 +42,14 @@ const player = createPlayer(video, data.channel.playback.hls, data.hlsWorker, {
   onMuted: (muted) => {
     unmute.hidden = !muted || video.paused
   },
+  onError: (type, fatal) => qoe.error(type, fatal),
 })
+// Declared before the socket exists; sends only once it is open (reports wait until then).
+const qoe = new QoeTracker(
+  video,
+  () => player.latencyS(),
+  (frame) => socket.send(frame) !== null,
+)
 must('#player').dataset.engine = player.engine
 if (player.engine === 'none') {
   waitingText.replaceChildren(
@@ -81,6 +89,7 @@ function setStatus(next: StreamStatus, startedAt?: string, initial = false): voi
   if (next === 'offline') {
     since = null
     player.stop()
+    qoe.stopped()
     unmute.hidden = true
   } else if (next === 'reconnecting') {
     waitingText.textContent = 'The broadcaster is reconnecting…'
@@ -88,7 +97,11 @@ function setStatus(next: StreamStatus, startedAt?: string, initial = false): voi
   } else {
     waitingText.textContent = 'Loading the stream…'
     // A new or resumed session may restart the playlist: start clean rather than stall on the old one.
-    if (was !== 'live' || startedAt) player.start()
+    if (was !== 'live' || startedAt) {
+      player.start()
+      // Startup counts from page open when the page opened on a live stream, else from now.
+      qoe.started(initial)
+    }
   }
   tickUptime()
   document.title = `${next === 'offline' ? name : `${name} is live`} · live`
@@ -170,6 +183,8 @@ function onFrame(f: ServerFrame): void {
       setStatus('offline')
       return
     case 'error':
+      // A refused QoE report is the player's business, not the viewer's.
+      if (typeof f.ref === 'string' && f.ref.startsWith(QOE_REF_PREFIX)) return
       onChatError(f.code, f.message, f.ref, f.retryAfterMs)
       return
     default:

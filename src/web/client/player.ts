@@ -18,9 +18,17 @@ export type PlayerEvents = {
   onWaiting(waiting: boolean): void
   /** Autoplay succeeded muted: offer an unmute button. */
   onMuted(muted: boolean): void
+  /** Every hls.js error, fatal or not (`type` is hls.js's ErrorTypes value), for QoE reports. */
+  onError?(type: string, fatal: boolean): void
 }
 
-export type Player = { start(): void; stop(): void; readonly engine: 'hls.js' | 'native' | 'none' }
+export type Player = {
+  start(): void
+  stop(): void
+  readonly engine: 'hls.js' | 'native' | 'none'
+  /** hls.js's estimate of the distance to the live edge, in seconds; null when unknown. */
+  latencyS(): number | null
+}
 
 const RESTART_DELAY_MS = 2000
 
@@ -64,6 +72,7 @@ export function createPlayer(
   }
 
   const onError = (_e: unknown, data: ErrorData) => {
+    events.onError?.(data.type, data.fatal)
     if (!data.fatal || !hls) return
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries < 2) {
       mediaRecoveries++
@@ -128,6 +137,10 @@ export function createPlayer(
 
   return {
     engine,
+    latencyS() {
+      const l = hls?.latency
+      return typeof l === 'number' && Number.isFinite(l) && l > 0 ? l : null
+    },
     start() {
       if (running) teardown()
       running = true
