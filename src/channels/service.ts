@@ -1,5 +1,6 @@
 /** @module channels/service — channel views that join Postgres (names, titles) with live state (Redis). */
 import { and, desc, eq, inArray } from 'drizzle-orm'
+import { qoeBySession } from '../analytics/qoe-summary.js'
 import { recordAudit } from '../audit/audit.js'
 import { type Channel, channels, streamSessions } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
@@ -121,6 +122,11 @@ export async function listSessions(
     .where(and(eq(streamSessions.channelId, ch.id)))
     .orderBy(desc(streamSessions.startedAt))
     .limit(limit)
+  // Our player's QoE per broadcast: one grouped read for the whole page of rows.
+  const qoe = await qoeBySession(
+    deps.db,
+    rows.map((s) => s.id),
+  )
   return rows.map((s) => ({
     id: s.id,
     startedAt: s.startedAt.toISOString(),
@@ -130,5 +136,6 @@ export async function listSessions(
     ingestNode: s.ingestNode,
     reconnects: s.reconnects,
     peakViewers: s.peakViewers,
+    qoe: qoe.get(s.id) ?? null,
   }))
 }
