@@ -13,6 +13,8 @@ export type QoeFigures = {
   rebufferRatio: number | null
   latencyMsP50: number | null
 }
+/** The name the analytics API's side of #12 gave the same shape. */
+export type QoeSummary = QoeFigures
 
 /** stalled / (played + stalled); null when nothing was watched. */
 export function rebufferRatio(playedMs: number, stalledMs: number): number | null {
@@ -91,7 +93,7 @@ export async function qoeSummary(
   channelId: string,
   from: Date,
   to: Date,
-): Promise<{ startupMsP50: number | null; rebufferRatio: number | null; latencyMsP50: number | null }> {
+): Promise<QoeSummary> {
   const where = sql`q.channel_id = ${channelId} and q.minute >= ${from.toISOString()}::timestamptz and q.minute < ${to.toISOString()}::timestamptz`
   const s = (await sums(db, where, sql`null`)).get(null)
   return figures(s ?? emptySums())
