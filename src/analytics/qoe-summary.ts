@@ -88,12 +88,7 @@ async function sums(db: Db | Tx, where: ReturnType<typeof sql>, groupBy: ReturnT
  * The analytics API's `qoe` for a channel over [from, to): median startup time, rebuffering
  * ratio and median latency of our player's reports received in that range. Nulls when none.
  */
-export async function qoeSummary(
-  db: Db | Tx,
-  channelId: string,
-  from: Date,
-  to: Date,
-): Promise<QoeSummary> {
+export async function qoeSummary(db: Db | Tx, channelId: string, from: Date, to: Date): Promise<QoeSummary> {
   const where = sql`q.channel_id = ${channelId} and q.minute >= ${from.toISOString()}::timestamptz and q.minute < ${to.toISOString()}::timestamptz`
   const s = (await sums(db, where, sql`null`)).get(null)
   return figures(s ?? emptySums())
