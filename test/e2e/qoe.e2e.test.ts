@@ -139,7 +139,8 @@ describe('QoE from the watch page', () => {
     expect(q.rebufferRatio).toBeLessThan(1)
   })
 
-  // enabled by the integrator after merge
+  // enabled by the integrator after merge (and `analytics: true` in the startStack options above,
+  // which turns on the HLS-request ingestion this view's audience figures come from)
   it.skip('the broadcaster sees the Analytics view: charts, QoE figures and the tables behind them', async () => {
     const studio = await browser()
     const page = studio.page
@@ -163,7 +164,9 @@ describe('QoE from the watch page', () => {
     expect(await page.locator('#concurrent-table tbody tr').count()).toBeGreaterThan(0)
     expect(await page.locator('#watchtime-table tbody tr').count()).toBeGreaterThan(0)
     expect(await page.locator('#broadcasts-table tbody tr').count()).toBeGreaterThan(0)
-    await screenshot(page, 'analytics', { fullPage: true })
+    // Tall enough for the whole view (fullPage would paint the sticky top bar mid-page).
+    await page.setViewportSize({ width: 1280, height: 1800 })
+    await screenshot(page, 'analytics')
     expect(seriousProblems(studio.problems)).toEqual([])
   })
 })

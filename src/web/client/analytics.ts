@@ -80,6 +80,9 @@ const timeAxis = (fmt: (d: Date) => string): uPlot.Axis => ({
   ...AXIS,
   values: (_u, ticks) => ticks.map((t) => fmt(new Date(t * 1000))),
 })
+/** Tick spacings uPlot may choose from, in seconds: whole minutes, whole days. */
+const MINUTE_STEPS = [60, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600]
+const DAY_STEPS = [86_400, 2 * 86_400, 7 * 86_400]
 const hhmm = (d: Date) => d.toISOString().slice(11, 16)
 const day = (d: Date) => d.toISOString().slice(5, 10)
 
@@ -115,14 +118,21 @@ async function drawConcurrent(channel: string, b: Broadcast | null): Promise<voi
   const to = b.endedAt ? new Date(Date.parse(b.endedAt) + 60_000) : new Date()
   const a = await api<Analytics>(analyticsPath(channel, from, to, 'minute'))
   const data = columns(a.series, [(p) => p.avgConcurrent, (p) => p.peakConcurrent])
+  // The whole broadcast, and never less than 10 minutes: a short one is not stretched into
+  // seconds-wide ticks that all read the same minute.
+  const x0 = Math.floor(from.getTime() / 60_000) * 60
+  const x1 = Math.max(Math.ceil(to.getTime() / 60_000) * 60, x0 + 600)
   const peak = Math.max(0, ...a.series.map((p) => p.peakConcurrent))
   status('concurrent', `Broadcast of ${dateTime(b.startedAt)}, ${liveFor(b.durationS * 1000)}: peak ${peak}.`)
   draw(
     'concurrent',
     {
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.15))] } },
+      scales: {
+        x: { time: true, range: () => [x0, x1] },
+        y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.15))] },
+      },
       axes: [
-        timeAxis(hhmm),
+        { ...timeAxis(hhmm), space: 60, incrs: MINUTE_STEPS },
         { ...AXIS, values: (_u, t) => t.map((v) => (Number.isInteger(v) ? String(v) : '')) },
       ],
       series: [
@@ -145,13 +155,22 @@ async function drawConcurrent(channel: string, b: Broadcast | null): Promise<voi
 
 async function drawWatchTime(channel: string, now: number): Promise<Analytics> {
   const a = await api<Analytics>(analyticsPath(channel, daysBack(now, 30), new Date(now), 'day'))
-  const data = columns(a.series, [(p) => p.watchTimeS / 3600])
   const best = a.series.reduce((m, p) => Math.max(m, p.watchTimeS), 0)
+  // Minutes for a small channel, hours once a day reaches two: axis labels stay distinct.
+  const [unitS, unit] = best >= 7200 ? [3600, 'h'] : [60, 'min']
+  const data = columns(a.series, [(p) => p.watchTimeS / unitS])
+  const days: [number, number] = [daysBack(now, 30).getTime() / 1000 - 43_200, now / 1000 + 43_200]
   draw(
     'watchtime',
     {
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(0.1, max * 1.15)] } },
-      axes: [timeAxis(day), { ...AXIS, values: (_u, t) => t.map((v) => `${+v.toFixed(1)} h`) }],
+      scales: {
+        x: { time: true, range: () => days },
+        y: { range: (_u, _min, max) => [0, Math.max(1, Math.ceil(max * 1.15))] },
+      },
+      axes: [
+        { ...timeAxis(day), space: 50, incrs: DAY_STEPS },
+        { ...AXIS, values: (_u, t) => t.map((v) => (Number.isInteger(v) ? `${v} ${unit}` : '')) },
+      ],
       series: [
         { label: 'Day (UTC)', value: (_u, v) => (v == null ? '—' : day(new Date(v * 1000))) },
         {
@@ -161,7 +180,7 @@ async function drawWatchTime(channel: string, now: number): Promise<Analytics> {
           width: 1,
           paths: uPlot.paths.bars?.({ size: [0.7, 40] }),
           points: { show: false },
-          value: (_u, v) => (v == null ? '—' : duration(v * 3600)),
+          value: (_u, v) => (v == null ? '—' : duration(v * unitS)),
         },
       ],
     },

@@ -68,7 +68,11 @@ export const AnalyticsPage: FC<{ ctx: PageCtx }> = ({ ctx }) => (
           title="Concurrent viewers"
           lead="Viewers watching at once during a broadcast, minute by minute."
         />
-        <Figure id="watchtime" title="Watch time per day" lead="Hours of video watched each day (UTC)." />
+        <Figure
+          id="watchtime"
+          title="Watch time per day"
+          lead="Time spent watching each day (UTC), in any player."
+        />
         <section class="card panel panel-wide" aria-labelledby="an-broadcasts-h">
           <h2 id="an-broadcasts-h">Broadcasts</h2>
           <p class="muted panel-lead">Pick one to chart its viewers. Quality figures come from our player.</p>
