@@ -166,6 +166,7 @@ describe('QoE from the watch page', () => {
     expect(await page.locator('#broadcasts-table tbody tr').count()).toBeGreaterThan(0)
     // Tall enough for the whole view (fullPage would paint the sticky top bar mid-page).
     await page.setViewportSize({ width: 1280, height: 1800 })
+    await page.evaluate(() => window.scrollTo(0, 0))
     await screenshot(page, 'analytics')
     expect(seriousProblems(studio.problems)).toEqual([])
   })
