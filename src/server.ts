@@ -8,6 +8,7 @@ import type { ServerType } from '@hono/node-server'
 import { serve } from '@hono/node-server'
 import { WebSocketServer } from 'ws'
 import { createTokenService } from './accounts/tokens.js'
+import { startQoeRollup } from './analytics/qoe-rollup.js'
 import { createApp } from './app.js'
 import { createChat, startChatRetention } from './chat/index.js'
 import { CHAT_STORE_GROUP, createChatStore } from './chat/store.js'
@@ -227,6 +228,8 @@ export async function startServer(
   const qoeFlush = every(config.QOE_FLUSH_INTERVAL_S * 1000, () => deps.chat.qoe.flush(), {
     onError: (err) => log.warn({ err: (err as Error).message }, 'qoe: flush failed (kept for the next one)'),
   })
+  // Minute rows → hours after 30 days, hours → days after 13 months (analytics/qoe-rollup.ts).
+  const qoeRollup = startQoeRollup(deps)
   await deps.chat.hub.ready
 
   // Chat sockets: frames above 64 KiB are refused by ws itself (1009); no compression, which
@@ -264,6 +267,7 @@ export async function startServer(
       await deps.chat.hub.shutdown()
       // The sockets are closed: what they reported goes to Postgres before the pool closes.
       qoeFlush.stop()
+      qoeRollup.stop()
       await deps.chat.qoe
         .flush()
         .catch((err) => log.warn({ err: (err as Error).message }, 'qoe: last flush failed'))
