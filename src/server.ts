@@ -32,10 +32,14 @@ import { createOutboxWorker } from './outbox/worker.js'
 import { createRedis } from './redis/client.js'
 import { createKeys } from './redis/keys.js'
 import { createPartitionedConsumer, partitionedLag, trimPartitions } from './redis/partitioned.js'
+import { webhookBacklog } from './webhooks/backlog.js'
 import { createWebhookEventHandler, WEBHOOKS_GROUP } from './webhooks/live-events.js'
 import { createSecretBox, secretKey } from './webhooks/secret.js'
 import { systemResolver } from './webhooks/ssrf.js'
 import { createWebhookWorker } from './webhooks/worker.js'
+
+/** The consumer groups of the lifecycle `events` streams, for the lag metrics. */
+const EVENT_GROUPS = [EFFECTS_GROUP, WEBHOOKS_GROUP]
 
 export type Running = { deps: Deps; server: ServerType; port: number; shutdown(): Promise<void> }
 
@@ -103,7 +107,14 @@ export async function buildDeps(
     sockets: () => chat.hub.size,
     rooms: () => chat.hub.rooms.size,
     outboxBacklog: () => outboxBacklog(sql),
-    eventsLag: () => partitionedLag(redis, keys.allEvents(), EFFECTS_GROUP),
+    webhookBacklog: () => webhookBacklog(sql),
+    eventsLag: () =>
+      Promise.all(
+        EVENT_GROUPS.map(async (group) => ({
+          group,
+          ...(await partitionedLag(redis, keys.allEvents(), group)),
+        })),
+      ),
     timeoutMs: 2000,
   })
   const close = async () => {
@@ -167,6 +178,7 @@ export async function buildDeps(
       resolve: systemResolver,
       config,
       onError: (err) => metrics.storeError('webhooks', err),
+      onAttempt: (delivered) => metrics.webhookAttempts.inc({ outcome: delivered ? 'delivered' : 'failed' }),
     })
     const trim = every(
       60_000,
