@@ -200,6 +200,8 @@ export const ConfigSchema = z
     PRESENCE_TTL_S: seconds.min(3).max(3600).default(45),
     /** How often viewer counts are checked and, when changed, pushed (at most once per interval). */
     VIEWERS_PUSH_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+    /** How often each instance writes the player QoE it summed to Postgres (analytics/qoe-aggregator.ts). */
+    QOE_FLUSH_INTERVAL_S: seconds.min(1).max(60).default(10),
     /**
      * Proxies whose X-Forwarded-For is believed (IPs/CIDRs); the client is the right-most
      * untrusted hop (http/client-address.ts). Loopback by default: nginx on the same host.

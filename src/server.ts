@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws'
 import { createTokenService } from './accounts/tokens.js'
 import { type AnalyticsIngest, startAnalyticsIngest } from './analytics/ingest.js'
 import { startAnalyticsRetention } from './analytics/retention.js'
+import { startQoeRollup } from './analytics/qoe-rollup.js'
 import { createApp } from './app.js'
 import { createChat, startChatRetention } from './chat/index.js'
 import { CHAT_STORE_GROUP, createChatStore } from './chat/store.js'
@@ -248,6 +249,15 @@ export async function startServer(
   const analyticsRetention = startAnalyticsRetention(deps)
   // Viewing counted where the bytes are served: nginx's edge logs each HLS segment to this port.
   const analytics = config.ANALYTICS_LOG_PORT > 0 ? await startAnalyticsIngest(deps) : undefined
+  const qoeFlush = every(config.QOE_FLUSH_INTERVAL_S * 1000, () => deps.chat.qoe.flush(), {
+    onError: (err) => log.warn({ err: (err as Error).message }, 'qoe: flush failed (kept for the next one)'),
+  })
+  // QoE minute rows fold into hours, hours into days, on the audience figures' schedule
+  // (ANALYTICS_RETENTION_*; analytics/qoe-rollup.ts).
+  const qoeRollup = startQoeRollup(deps, {
+    minuteDays: config.ANALYTICS_RETENTION_MINUTE_DAYS,
+    hourDays: config.ANALYTICS_RETENTION_HOUR_DAYS,
+  })
   await deps.chat.hub.ready
 
   // Chat sockets: frames above 64 KiB are refused by ws itself (1009); no compression, which
@@ -286,6 +296,12 @@ export async function startServer(
       // Sockets first ("going away": clients reconnect to another instance); server.close()
       // would otherwise wait for them.
       await deps.chat.hub.shutdown()
+      // The sockets are closed: what they reported goes to Postgres before the pool closes.
+      qoeFlush.stop()
+      qoeRollup.stop()
+      await deps.chat.qoe
+        .flush()
+        .catch((err) => log.warn({ err: (err as Error).message }, 'qoe: last flush failed'))
       await workers.stop()
       // Stop accepting connections, let in-flight requests finish, then close clients.
       await new Promise<void>((resolve) => {

@@ -4,6 +4,7 @@
  * (visibility/access.ts).
  */
 import { and, desc, eq, inArray } from 'drizzle-orm'
+import { qoeBySession } from '../analytics/qoe-summary.js'
 import { recordAudit } from '../audit/audit.js'
 import { type Channel, type ChannelVisibility, channels, streamSessions } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
@@ -154,6 +155,11 @@ export async function listSessions(
     .where(and(eq(streamSessions.channelId, ch.id)))
     .orderBy(desc(streamSessions.startedAt))
     .limit(limit)
+  // Our player's QoE per broadcast: one grouped read for the whole page of rows.
+  const qoe = await qoeBySession(
+    deps.db,
+    rows.map((s) => s.id),
+  )
   return rows.map((s) => ({
     id: s.id,
     startedAt: s.startedAt.toISOString(),
@@ -165,5 +171,6 @@ export async function listSessions(
     peakViewers: s.peakViewers,
     uniqueViewers: s.uniqueViewers,
     watchTimeS: Math.round(s.watchTimeMs / 100) / 10,
+    qoe: qoe.get(s.id) ?? null,
   }))
 }

@@ -8,6 +8,7 @@
 import type { Duplex } from 'node:stream'
 import type { WebSocket } from 'ws'
 import * as wsModule from 'ws'
+import type { QoeSocketState } from '../analytics/qoe-report.js'
 import { type ChatRole, CloseCode, type You } from './protocol.js'
 
 export type Identity = { userId: string; username: string; sid: string; siteRole: 'user' | 'admin' }
@@ -58,6 +59,9 @@ export class Conn {
   /** The stream session this viewer was last counted for in unique viewers. */
   countedSession: string | null = null
   alive = true
+  /** Player QoE reports from this socket (analytics/qoe-report.ts); created by the first one. */
+  qoe: QoeSocketState | null = null
+  readonly openedAt: number
   private tokens: number
   private tokensAt: number
   /** Frames are handled one at a time, in order. */
@@ -76,6 +80,7 @@ export class Conn {
   ) {
     this.tokens = limits.floodBurst
     this.tokensAt = now
+    this.openedAt = now
   }
 
   /** A getter, not a field read, so checks after an await are not narrowed away by TypeScript. */

@@ -3,6 +3,7 @@
  * `error` frame. Frames of a socket are handled one at a time, in order. A bad frame is answered,
  * never fatal; only size and flood limits (connection.ts) close the socket.
  */
+import { admitReport, newQoeState } from '../analytics/qoe-report.js'
 import type { Deps } from '../deps.js'
 import { AppError } from '../http/errors.js'
 import { storeOf } from '../metrics/store-error.js'
@@ -111,6 +112,15 @@ async function run(deps: Deps, conn: Conn, room: Room, frame: ClientFrame): Prom
   switch (frame.type) {
     case 'ping':
       return { type: 'pong', ...ref }
+    case 'qoe': {
+      // Anyone watching reports, signed in or not, allowed to chat or not.
+      conn.qoe ??= newQoeState(conn.openedAt)
+      const now = deps.now()
+      const verdict = admitReport(conn.qoe, frame, now, room.live.sessionId)
+      if (!verdict.ok) throw new ChatError('RATE_LIMITED', 'QoE reports too frequent', verdict.retryAfterMs)
+      deps.chat.qoe.add(room.channelId, room.live.sessionId, verdict.sample, now)
+      return null
+    }
     case 'chat.send': {
       const msg = await sendMessage(deps, conn, room, frame.text)
       deps.metrics.chatSent.inc()

@@ -3,6 +3,7 @@
  * root. One real implementation of each, over the process's Redis and Postgres clients.
  */
 
+import { createQoeAggregator, type QoeAggregator } from '../analytics/qoe-aggregator.js'
 import type { Deps } from '../deps.js'
 import { every } from '../lib/every.js'
 import { createRedisPresence, type Presence } from '../presence/presence.js'
@@ -17,6 +18,8 @@ export type Chat = {
   history: ChatHistory
   presence: Presence
   admission: SocketAdmission
+  /** Player QoE reports from these sockets, summed until the next flush (analytics/). */
+  qoe: QoeAggregator
 }
 
 /** What chat needs from the composition root (built before `Deps` itself, which holds the chat). */
@@ -45,7 +48,11 @@ export function createChat(d: ChatDeps): Chat {
     onError: (err) => d.log.warn({ err: (err as Error).message }, 'chat: socket release failed'),
   })
   const hub = new ChatHub({ ...d, broker, history, presence, admission })
-  return { hub, broker, history, presence, admission }
+  const qoe = createQoeAggregator({
+    db: d.db,
+    onDropped: (cells, why) => d.log.warn({ cells, why }, 'qoe: samples dropped'),
+  })
+  return { hub, broker, history, presence, admission, qoe }
 }
 
 /** Deletes chat older than CHAT_RETENTION_DAYS every 10 minutes (harmless if several instances do it). */

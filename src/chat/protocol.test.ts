@@ -136,6 +136,88 @@ describe('parseClientFrame', () => {
     )
   })
 
+  it('accepts a qoe report from the player, with defaults for what it left out', () => {
+    const f = {
+      type: 'qoe',
+      startupMs: 1834.5,
+      playedMs: 9000,
+      stalledMs: 250,
+      stalls: 1,
+      latencyMs: 4100,
+      errors: [{ type: 'networkError', fatal: false, count: 2 }],
+    }
+    expect(parseClientFrame(JSON.stringify(f))).toEqual({ ok: true, frame: f })
+    expect(parseClientFrame(JSON.stringify({ type: 'qoe', latencyMs: 3000 }))).toEqual({
+      ok: true,
+      frame: { type: 'qoe', latencyMs: 3000, playedMs: 0, stalledMs: 0, stalls: 0 },
+    })
+  })
+
+  it('refuses malformed and oversized qoe reports with VALIDATION, keeping the ref', () => {
+    const bad = [
+      { playedMs: -1 },
+      { playedMs: '9000' },
+      { startupMs: 86_400_001 },
+      { latencyMs: null },
+      { stalls: 1.5 },
+      { errors: 'lots' },
+      { errors: [{ type: 'networkError', fatal: 'yes', count: 1 }] },
+      { errors: [{ type: 'networkError', fatal: true, count: 0 }] },
+      { errors: Array.from({ length: 11 }, () => ({ type: 'mediaError', fatal: false, count: 1 })) },
+      { errors: [{ type: 'x'.repeat(33), fatal: false, count: 1 }] },
+    ]
+    for (const b of bad)
+      expect(
+        parseClientFrame(JSON.stringify({ type: 'qoe', ref: 9, ...b })),
+        JSON.stringify(b),
+      ).toMatchObject({
+        ok: false,
+        ref: 9,
+        error: { code: 'VALIDATION' },
+      })
+    // Well-formed but far larger than any report of ours (padding a valid field): refused, not parsed.
+    const padded = JSON.stringify({ type: 'qoe', ref: 'r', playedMs: 1000, pad: 'x'.repeat(2000) })
+    expect(padded.length).toBeLessThan(8192) // below the socket's own limit: answered, not closed
+    expect(parseClientFrame(padded)).toMatchObject({
+      ok: false,
+      ref: 'r',
+      error: { code: 'VALIDATION', message: expect.stringContaining('1024 bytes') },
+    })
+  })
+
+  it('never throws on qoe frames that look almost right', () => {
+    const value = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.record({ type: fc.string(), fatal: fc.boolean(), count: fc.integer() })),
+      fc.object(),
+    )
+    const frame = fc.record(
+      {
+        type: fc.constant('qoe'),
+        startupMs: value,
+        playedMs: value,
+        stalledMs: value,
+        stalls: value,
+        latencyMs: value,
+        errors: value,
+        ref: value,
+      },
+      { requiredKeys: ['type'] },
+    )
+    fc.assert(
+      fc.property(frame, (f) => {
+        const r = parseClientFrame(JSON.stringify(f))
+        if (!r.ok) expect(CODES.has(r.error.code)).toBe(true)
+        else expect(r.frame.type).toBe('qoe')
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
   it('refuses binary frames with BAD_FRAME', () => {
     fc.assert(
       fc.property(fc.uint8Array(), (bytes) => {

@@ -80,7 +80,59 @@ export const ChatSettingsPatch = z
   .partial()
 export type ChatSettingsPatch = z.infer<typeof ChatSettingsPatch>
 
+/** hls.js's `ErrorTypes` values; anything else a player reports is counted as `otherError`. */
+export const QOE_ERROR_TYPES = [
+  'networkError',
+  'mediaError',
+  'muxError',
+  'keySystemError',
+  'otherError',
+] as const
+export type QoeErrorType = (typeof QOE_ERROR_TYPES)[number]
+/** A `qoe` frame is a few numbers: one this large is not from our player (refused, socket kept). */
+export const QOE_MAX_FRAME_BYTES = 1024
+/** A day: any duration or count beyond this in one report is garbage, refused outright; plausible-
+ * but-impossible values below it are clamped by analytics/qoe-report.ts, never trusted. */
+const QoeMs = z.number().finite().min(0).max(86_400_000)
+const QoeCount = z.number().int().min(0).max(86_400)
+
+/**
+ * Quality of experience from the watch page's player (docs/analytics.md): durations since the
+ * previous report (deltas), the one startup time of this playback, and a latency sample.
+ */
+export const QoeFrame = z.object({
+  type: z.literal('qoe'),
+  /** Page open (or the stream going live while the page was open) → first frame; once per playback. */
+  startupMs: QoeMs.optional(),
+  /** Wall-clock ms spent playing, and stalled after the first frame, since the previous report. */
+  playedMs: QoeMs.default(0),
+  stalledMs: QoeMs.default(0),
+  /** Stalls (rebuffering events) that began since the previous report. */
+  stalls: QoeCount.default(0),
+  /** Distance to the live edge now (hls.js `latency`), while playing. */
+  latencyMs: QoeMs.optional(),
+  errors: z
+    .array(
+      z.object({
+        type: z
+          .string()
+          .max(32)
+          .transform(
+            (t): QoeErrorType =>
+              (QOE_ERROR_TYPES as readonly string[]).includes(t) ? (t as QoeErrorType) : 'otherError',
+          ),
+        fatal: z.boolean(),
+        count: QoeCount.min(1),
+      }),
+    )
+    .max(10)
+    .optional(),
+  ref: Ref,
+})
+export type QoeFrame = z.infer<typeof QoeFrame>
+
 export const ClientFrame = z.discriminatedUnion('type', [
+  QoeFrame,
   z.object({ type: z.literal('chat.send'), text: z.string().trim().min(1).max(MAX_TEXT), ref: Ref }),
   z.object({ type: z.literal('resume'), afterSeq: z.number().int().min(0).safe(), ref: Ref }),
   z.object({ type: z.literal('ping'), ref: Ref }),
@@ -204,6 +256,13 @@ export function parseClientFrame(data: unknown): ParseResult {
   const type = (value as { type?: unknown }).type
   if (typeof type !== 'string' || !FRAME_TYPES.has(type)) {
     return { ok: false, error: new ChatError('BAD_FRAME', 'unknown frame type'), ref: refOf(value) }
+  }
+  if (type === 'qoe' && data.length > QOE_MAX_FRAME_BYTES) {
+    return {
+      ok: false,
+      error: new ChatError('VALIDATION', `qoe frames are at most ${QOE_MAX_FRAME_BYTES} bytes`),
+      ref: refOf(value),
+    }
   }
   const parsed = ClientFrame.safeParse(value)
   if (!parsed.success) {

@@ -18,6 +18,7 @@ import {
   SignupPage,
   VerifyEmailPage,
 } from './pages/account.js'
+import { AnalyticsPage } from './pages/analytics.js'
 import { ChannelPage } from './pages/channel.js'
 import { DashboardPage } from './pages/dashboard.js'
 import { HomePage, LiveGrid } from './pages/home.js'
@@ -114,6 +115,7 @@ export const webRoutes = (deps: Deps) => {
       .get('/dashboard', (c) =>
         page(c, <DashboardPage ctx={ctxOf(c)} rtmpUrl={deps.config.RTMP_PUBLIC_URL} />),
       )
+      .get('/dashboard/analytics', (c) => page(c, <AnalyticsPage ctx={ctxOf(c)} />))
   )
 }
 

@@ -13,6 +13,7 @@ import { h, must, pageData } from './dom.js'
 import { initNav } from './nav.js'
 import { createPlaybackGrant } from './playback-grant.js'
 import { createPlayer } from './player.js'
+import { QOE_REF_PREFIX, QoeTracker } from './qoe.js'
 import { getSession } from './session.js'
 
 initNav()
@@ -47,7 +48,14 @@ const player = createPlayer(video, source, data.hlsWorker, {
   onMuted: (muted) => {
     unmute.hidden = !muted || video.paused
   },
+  onError: (type, fatal) => qoe.error(type, fatal),
 })
+// Declared before the socket exists; sends only once it is open (reports wait until then).
+const qoe = new QoeTracker(
+  video,
+  () => player.latencyS(),
+  (frame) => socket.send(frame) !== null,
+)
 must('#player').dataset.engine = player.engine
 if (player.engine === 'none') {
   waitingText.replaceChildren(
@@ -87,6 +95,7 @@ function setStatus(next: StreamStatus, startedAt?: string, initial = false): voi
   if (next === 'offline') {
     since = null
     player.stop()
+    qoe.stopped()
     unmute.hidden = true
   } else if (next === 'reconnecting') {
     waitingText.textContent = 'The broadcaster is reconnecting…'
@@ -94,7 +103,11 @@ function setStatus(next: StreamStatus, startedAt?: string, initial = false): voi
   } else {
     waitingText.textContent = 'Loading the stream…'
     // A new or resumed session may restart the playlist: start clean rather than stall on the old one.
-    if (was !== 'live' || startedAt) player.start()
+    if (was !== 'live' || startedAt) {
+      player.start()
+      // Startup counts from page open when the page opened on a live stream, else from now.
+      qoe.started(initial)
+    }
   }
   tickUptime()
   document.title = `${next === 'offline' ? name : `${name} is live`} · live`
@@ -176,6 +189,8 @@ function onFrame(f: ServerFrame): void {
       setStatus('offline')
       return
     case 'error':
+      // A refused QoE report is the player's business, not the viewer's.
+      if (typeof f.ref === 'string' && f.ref.startsWith(QOE_REF_PREFIX)) return
       onChatError(f.code, f.message, f.ref, f.retryAfterMs)
       return
     default:

@@ -18,11 +18,31 @@ export type PlayerEvents = {
   onWaiting(waiting: boolean): void
   /** Autoplay succeeded muted: offer an unmute button. */
   onMuted(muted: boolean): void
+  /** Every hls.js error, fatal or not (`type` is hls.js's ErrorTypes value), for QoE reports. */
+  onError?(type: string, fatal: boolean): void
 }
 
-export type Player = { start(): void; stop(): void; readonly engine: 'hls.js' | 'native' | 'none' }
+export type Player = {
+  start(): void
+  stop(): void
+  readonly engine: 'hls.js' | 'native' | 'none'
+  /** hls.js's estimate of the distance to the live edge, in seconds; null when unknown. */
+  latencyS(): number | null
+}
 
 const RESTART_DELAY_MS = 2000
+
+/**
+ * The page's first-party viewer id (docs/analytics.md "The viewer cookie"): nginx logs it with
+ * each HLS segment, so this browser is one viewer across address changes and counts as `page`.
+ * Random per browser, never derived from the account; sent only to /hls/.
+ */
+export function ensureViewerCookie(): void {
+  if (/(?:^|;\s*)lv_vid=[A-Za-z0-9_-]{16,64}(?:;|$)/.test(document.cookie)) return
+  const id = crypto.randomUUID().replaceAll('-', '')
+  const secure = location.protocol === 'https:' ? '; Secure' : ''
+  document.cookie = `lv_vid=${id}; Path=/hls/; Max-Age=31536000; SameSite=Lax${secure}`
+}
 
 /** Where to play from, read at each (re)start; `rewriteUrl` re-points every request (a renewed grant). */
 export type PlayerSource = { src(): string; rewriteUrl?(url: string): string }
@@ -69,6 +89,7 @@ export function createPlayer(
   }
 
   const onError = (_e: unknown, data: ErrorData) => {
+    events.onError?.(data.type, data.fatal)
     if (!data.fatal || !hls) return
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR && mediaRecoveries < 2) {
       mediaRecoveries++
@@ -81,6 +102,7 @@ export function createPlayer(
   }
 
   const attach = () => {
+    ensureViewerCookie()
     if (engine === 'hls.js') {
       hls = new Hls({
         enableWorker: worker !== null,
@@ -136,6 +158,10 @@ export function createPlayer(
 
   return {
     engine,
+    latencyS() {
+      const l = hls?.latency
+      return typeof l === 'number' && Number.isFinite(l) && l > 0 ? l : null
+    },
     start() {
       if (running) teardown()
       running = true

@@ -158,6 +158,11 @@ export const DashboardPage: FC<{ ctx: PageCtx; rtmpUrl: string }> = ({ ctx, rtmp
           <ul class="list" id="mod-list" />
         </Section>
         <Section id="history" title="Past broadcasts" wide>
+          <p class="panel-lead">
+            <a href="/dashboard/analytics" id="analytics-link">
+              Viewers, watch time and playback quality →
+            </a>
+          </p>
           <div id="sessions" class="table-wrap">
             <p class="muted">Loading…</p>
           </div>
