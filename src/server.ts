@@ -9,8 +9,8 @@ import { serve } from '@hono/node-server'
 import { WebSocketServer } from 'ws'
 import { createTokenService } from './accounts/tokens.js'
 import { type AnalyticsIngest, startAnalyticsIngest } from './analytics/ingest.js'
-import { startAnalyticsRetention } from './analytics/retention.js'
 import { startQoeRollup } from './analytics/qoe-rollup.js'
+import { startAnalyticsRetention } from './analytics/retention.js'
 import { createApp } from './app.js'
 import { createChat, startChatRetention } from './chat/index.js'
 import { CHAT_STORE_GROUP, createChatStore } from './chat/store.js'
@@ -117,6 +117,7 @@ export async function buildDeps(
     rooms: () => chat.hub.rooms.size,
     outboxBacklog: () => outboxBacklog(sql),
     webhookBacklog: () => webhookBacklog(sql),
+    hlsViewers: () => metrics.hlsViewers(),
     eventsLag: () =>
       Promise.all(
         EVENT_GROUPS.map(async (group) => ({
@@ -248,7 +249,11 @@ export async function startServer(
   const retention = startChatRetention(deps)
   const analyticsRetention = startAnalyticsRetention(deps)
   // Viewing counted where the bytes are served: nginx's edge logs each HLS segment to this port.
-  const analytics = config.ANALYTICS_LOG_PORT > 0 ? await startAnalyticsIngest(deps) : undefined
+  const analytics =
+    config.ANALYTICS_LOG_PORT > 0
+      ? await startAnalyticsIngest(deps, { onCounted: () => deps.metrics.hlsSegments.inc() })
+      : undefined
+  if (analytics) deps.metrics.hlsViewers = () => analytics.activeViewers()
   const qoeFlush = every(config.QOE_FLUSH_INTERVAL_S * 1000, () => deps.chat.qoe.flush(), {
     onError: (err) => log.warn({ err: (err as Error).message }, 'qoe: flush failed (kept for the next one)'),
   })

@@ -42,6 +42,8 @@ export type AnalyticsIngest = {
   ingest(line: string): void
   /** Flushes now (tests; shutdown). */
   flush(): Promise<void>
+  /** Distinct viewers with a segment in the last ANALYTICS_ACTIVE_S, seen by this listener (/metrics). */
+  activeViewers(): number
   stats: {
     received: number
     counted: number
@@ -56,7 +58,7 @@ export type AnalyticsIngest = {
 
 export async function startAnalyticsIngest(
   deps: AnalyticsIngestDeps,
-  opts: { port?: number; listen?: boolean } = {},
+  opts: { port?: number; listen?: boolean; onCounted?: () => void } = {},
 ): Promise<AnalyticsIngest> {
   const flushMs = deps.config.ANALYTICS_FLUSH_S * 1000
   const salts = createSalts(deps)
@@ -78,6 +80,7 @@ export async function startAnalyticsIngest(
     // A line stamped days off our clock: no salt to hash it with, and no honest bucket for it.
     if (!salt) return
     stats.counted++
+    opts.onCounted?.()
     tally.add(hit.channel, viewerId(salt, hit), hit.at, hit.segment)
   }
 
@@ -128,6 +131,7 @@ export async function startAnalyticsIngest(
     port,
     ingest,
     flush: () => job.now(),
+    activeViewers: () => tally.active(deps.now() - deps.config.ANALYTICS_ACTIVE_S * 1000),
     stats,
     async stop() {
       if (socket) await new Promise<void>((r) => socket!.close(() => r()))

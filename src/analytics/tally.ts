@@ -36,6 +36,8 @@ export type Tally = {
   drain(now: number): DrainedChannel[]
   /** Events added since the last drain. */
   readonly pending: number
+  /** Viewers (over all channels) whose last segment came at or after `since`: who is watching now. */
+  active(since: number): number
 }
 
 /** `gapMs`: how long a viewer's state is kept after their last segment (the view rule's 5 minutes). */
@@ -45,6 +47,11 @@ export function createTally(gapMs: number): Tally {
   return {
     get pending() {
       return pending
+    },
+    active(since) {
+      let n = 0
+      for (const ch of channels.values()) for (const v of ch.viewers.values()) if (v.last >= since) n++
+      return n
     },
     add(channel, viewer, at, segment) {
       pending++

@@ -76,6 +76,11 @@ export function createMetrics() {
     labelNames: ['outcome'] as const,
     registers,
   })
+  const hlsSegments = new Counter({
+    name: 'live_hls_segments_total',
+    help: 'HLS segment deliveries (any player) this instance counted from the nginx log it receives.',
+    registers,
+  })
   let defaults = false
 
   return {
@@ -107,6 +112,12 @@ export function createMetrics() {
       defaults = true
       collectDefaultMetrics({ register: registry })
     },
+    hlsSegments,
+    /**
+     * HLS viewers watching now, from this instance's analytics listener (analytics/ingest.ts);
+     * bound when it starts, null while it does not run.
+     */
+    hlsViewers: (): number | null => null,
     /** Refreshes the scrape-time gauges; bound by the composition root (metrics/scrape.ts). */
     refresh: async (): Promise<void> => {},
   }

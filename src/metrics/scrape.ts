@@ -23,6 +23,8 @@ export type ScrapeSources = {
   sockets(): number
   rooms(): number
   outboxBacklog(): Promise<OutboxBacklog>
+  /** HLS viewers watching now, from this instance's analytics listener; null when it does not run here. */
+  hlsViewers(): number | null
   webhookBacklog(): Promise<WebhookBacklog>
   /** Each consumer group of the `events` streams (summed over partitions). */
   eventsLag(): Promise<{ group: string; pending: number; lag: number }[]>
@@ -57,6 +59,10 @@ export function createScrape(registry: Registry, s: ScrapeSources): () => Promis
   const streams = gauge('live_streams', 'Open stream sessions by ingest node and state.', ['node', 'state'])
   const sockets = gauge('live_websocket_connections', 'WebSocket connections open on this instance.')
   const rooms = gauge('live_chat_rooms', 'Channels with at least one socket on this instance.')
+  const hlsViewers = gauge(
+    'live_hls_viewers',
+    'HLS viewers (any player) with a segment in the last ANALYTICS_ACTIVE_S, from the nginx log this instance receives.',
+  )
   const webhookPending = gauge(
     'live_webhook_pending_deliveries',
     'Webhook deliveries neither delivered nor given up (due, leased or backing off).',
@@ -160,6 +166,8 @@ export function createScrape(registry: Registry, s: ScrapeSources): () => Promis
     for (const write of writes) write()
     sockets.set(s.sockets())
     rooms.set(s.rooms())
+    // 0 where no analytics listener runs: summed over instances, each line is counted once.
+    hlsViewers.set(s.hlsViewers() ?? 0)
   }
 
   let running: Promise<void> | null = null

@@ -4,10 +4,12 @@
  * show the right unique viewers, watch time within 10 % of what the players received, and peak
  * concurrency; an app restart (clean, then a crash) keeps what was flushed and the view rule.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '../support/ffmpeg.js'
 import { hlsViewer } from '../support/hls-viewer.js'
 import { liveBroadcast } from '../support/live-helpers.js'
+import { sample } from '../support/prom.js'
 import { type Stack, startStack } from '../support/stack.js'
 
 type Analytics = {
@@ -72,6 +74,15 @@ describe('watch analytics through nginx', () => {
       expect(first.sources).toEqual({ page: 1, other: 4 })
       expect(first.totals.peakConcurrent).toBe(5)
       expect(first.series.reduce((s, p) => s + p.views, 0)).toBe(5)
+      // The same audience in Prometheus terms, from the instance that receives nginx's log: five
+      // viewers while they watch, and every segment counted.
+      const watching = Promise.all(players.map((p) => p.watch(4)))
+      const scrape = async () => (await fetch(`http://127.0.0.1:${stack.apps[0]!.port}/metrics`)).text()
+      await waitFor(async () => sample(await scrape(), 'live_hls_viewers') === 5, {
+        what: 'live_hls_viewers 5',
+      })
+      await watching
+      expect(sample(await scrape(), 'live_hls_segments_total')).toBeGreaterThanOrEqual(25)
 
       // A clean restart: the stop flushes what it counted.
       await Promise.all(players.map((p) => p.watch(2)))
