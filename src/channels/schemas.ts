@@ -6,5 +6,11 @@ export const ListQuery = z.object({
   live: z.enum(['true', 'false']).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
 })
-export const PatchChannelBody = z.object({ title: z.string().trim().max(140) })
+export const PatchChannelBody = z
+  .object({
+    title: z.string().trim().max(140).optional(),
+    /** Broadcasts become videos (videos/). */
+    record: z.boolean().optional(),
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), 'give at least one field')
 export const SessionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) })

@@ -15,6 +15,8 @@ export type ChannelView = {
   startedAt: string | null
   viewers: number
   playback: { hls: string }
+  /** Broadcasts become videos (videos/). */
+  record: boolean
 }
 
 /** The playback path is built from the channel name only: the stream key can never reach it. */
@@ -31,6 +33,7 @@ function toView(ch: Channel, entry: LiveEntry | null, viewers: number): ChannelV
     startedAt: entry ? new Date(entry.startedAt).toISOString() : null,
     viewers,
     playback: { hls: playbackPath(ch.name) },
+    record: ch.record,
   }
 }
 
@@ -87,10 +90,14 @@ export async function updateChannel(
   deps: Deps,
   name: string,
   user: { id: string; role: string },
-  patch: { title: string },
+  patch: { title?: string; record?: boolean },
 ) {
   const ch = await ownedChannel(deps, name, user)
-  await deps.db.update(channels).set({ title: patch.title }).where(eq(channels.id, ch.id))
+  const set = {
+    ...(patch.title !== undefined && { title: patch.title }),
+    ...(patch.record !== undefined && { record: patch.record }),
+  }
+  await deps.db.update(channels).set(set).where(eq(channels.id, ch.id))
   return getChannel(deps, name)
 }
 

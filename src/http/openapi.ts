@@ -14,6 +14,7 @@ import { CreateTokenBody } from '../api-tokens/schemas.js'
 import { PatchChannelBody } from '../channels/schemas.js'
 import { chatOpenApiOps } from '../chat/openapi.js'
 import { CreateKeyBody } from '../stream-keys/schemas.js'
+import { videoOpenApiOps } from '../videos/openapi.js'
 import { webhookOpenApiOps } from '../webhooks/openapi.js'
 
 type Op = {
@@ -217,7 +218,7 @@ const OPS: Record<string, Record<string, Op>> = {
     },
     patch: {
       tag: 'channels',
-      summary: 'Update the title (owner)',
+      summary: 'Update the title, or turn recording on/off (`record`: broadcasts become videos) (owner)',
       auth: true,
       params: ['name'],
       body: PatchChannelBody,
@@ -318,6 +319,7 @@ const OPS: Record<string, Record<string, Op>> = {
   },
   ...chatOpenApiOps,
   ...webhookOpenApiOps,
+  ...videoOpenApiOps,
 }
 
 const Problem = {

@@ -40,6 +40,7 @@
  * | bo:<policy>:<id>                           | hash    | n, last, until: backoff after failures (rate-limit/); PEXPIRE = forget window |
  * | chat:ticket:<sha256(ticket)>               | string  | {userId, sid}; PX = CHAT_TICKET_TTL_S, deleted on first use (GETDEL) |
  * | viewers:uniq:<sessionId>                   | hll     | unique viewers of one stream session; EXPIRE 2 days |
+ * | {bull}:<queue>:…                          | BullMQ  | the job queues of videos/jobs.ts (`videos`, `thumbnails`): BullMQ's own keys under one hash tag, so each queue's scripts stay in one slot; completed jobs kept 7 days, failed 30 |
  * | ws:ip:{<addr>}                             | zset    | open WebSockets of one client address, all instances (chat/admission.ts): member connection id, score = expiry ms, re-added by each instance's presence heartbeat; PEXPIRE 2 × PRESENCE_TTL_S |
  *
  * Keys are prefixed by REDIS_PREFIX so several deployments (or test files) can share one Redis;
@@ -101,6 +102,8 @@ export function createKeys(prefix = '', partitions = DEFAULT_PARTITIONS) {
     chatTicket: (ticketHash: string) => `${p}chat:ticket:${ticketHash}`,
     uniqueViewers: (sessionId: string) => `${p}viewers:uniq:${sessionId}`,
     socketsOfAddress: (addr: string) => `${p}ws:ip:{${addr}}`,
+    /** BullMQ's `prefix` option (videos/jobs.ts): every queue's keys under the `{bull}` tag. */
+    bull: () => `${p}{bull}`,
   }
 }
 

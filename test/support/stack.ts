@@ -47,6 +47,8 @@ export type Stack = {
   /** Starts a node's nginx again (after a kill) on the same ports and run dir, as a supervisor would. */
   restartNginx(index?: number): Promise<void>
   appLogs(): string
+  /** Recordings, videos and thumbnails (the app's MEDIA_DIR), shared by every node. */
+  mediaDir: string
   /** Every file nginx wrote (logs, HLS; not its config): path → content. */
   nginxFiles(): Map<string, string>
   stop(): Promise<void>
@@ -115,7 +117,11 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
     })),
   )
   const appPorts = await Promise.all(Array.from({ length: opts.instances ?? 1 }, () => freePort()))
+  const runDir = mkdtempSync(join(tmpdir(), 'live-e2e-'))
+  // Recordings, videos and thumbnails: one directory the app and every node share.
+  const mediaDir = join(runDir, 'media')
   const env = testEnv({
+    MEDIA_DIR: mediaDir,
     INGEST_NODES: nodePorts.map((n) => `${n.id}=http://127.0.0.1:${n.control}`).join(','),
     HTTP_PORT: String(nodePorts[0]!.http),
     RTMP_PORT: String(nodePorts[0]!.rtmp),
@@ -138,7 +144,6 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
     },
   })
   const log = createLogger({ level: 'debug', destination: sink })
-  const runDir = mkdtempSync(join(tmpdir(), 'live-e2e-'))
   const nodes: IngestNode[] = []
   const nginxOptions: NginxOptions[] = []
   const apps: AppInstance[] = []
@@ -208,6 +213,7 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
         controlPort: n.control,
         appUpstreams: appPorts.map((p) => `127.0.0.1:${p}`),
         notifyUpdateTimeoutS: notifyUpdateS,
+        mediaDir,
         ...(opts.tls && {
           httpsPort: n.https,
           rtmpsPort: n.rtmps,
@@ -250,6 +256,7 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
       node.nginx = await startNginx(nginxOptions[index]!)
     },
     appLogs: () => logs,
+    mediaDir,
     nginxFiles: () => collectFiles(runDir),
     stop,
   }
