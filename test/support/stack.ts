@@ -32,6 +32,8 @@ export type AppInstance = {
   /** Kills the instance (SIGKILL for a crash); in-process instances shut down instead. */
   kill(signal?: NodeJS.Signals): Promise<void>
   start(): Promise<void>
+  /** The process serving it (this one for in-process instances). */
+  pid(): number | undefined
 }
 
 export type Stack = {
@@ -160,12 +162,14 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
         await running?.shutdown()
         running = undefined
       },
+      pid: () => process.pid,
     }
   }
   const child = (port: number): AppInstance => {
     let proc: ReturnType<typeof spawn> | undefined
     return {
       port,
+      pid: () => proc?.pid,
       start: async () => {
         proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
           env: { ...process.env, ...env, APP_PORT: String(port), APP_HOST: '127.0.0.1', LOG_LEVEL: 'debug' },
