@@ -1,0 +1,139 @@
+/**
+ * The video API over rows the remux would have written (the media pipeline itself is covered end
+ * to end in test/e2e/recordings.e2e.test.ts): who sees what, who may change what, and the plans'
+ * retention.
+ */
+import { randomUUID } from 'node:crypto'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { eq } from 'drizzle-orm'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loggedIn } from '../../test/factories.js'
+import { createTestApp, type TestApp } from '../../test/harness.js'
+import { channels, users, videos } from '../db/schema/index.js'
+import { mediaPaths } from './paths.js'
+import { sweepRetention } from './retention.js'
+
+let t: TestApp
+beforeAll(async () => {
+  t = await createTestApp()
+})
+afterAll(async () => {
+  await t?.close()
+})
+
+async function videoOf(
+  user: { id: string },
+  values: Partial<typeof videos.$inferInsert> = {},
+): Promise<string> {
+  const [ch] = await t.deps.db.select().from(channels).where(eq(channels.ownerId, user.id))
+  const [v] = await t.deps.db
+    .insert(videos)
+    .values({
+      channelId: ch!.id,
+      sessionId: randomUUID(),
+      title: 'a broadcast',
+      status: 'ready',
+      durationS: 60,
+      recordedAt: new Date(),
+      ...values,
+    })
+    .returning()
+  return v!.id
+}
+
+describe('/api/v1/videos', () => {
+  it('shows anyone the ready public videos; the owner everything', async () => {
+    const me = await loggedIn(t.deps)
+    const name = me.user.username
+    const pub = await videoOf(me.user)
+    const unlisted = await videoOf(me.user, { visibility: 'unlisted' })
+    const priv = await videoOf(me.user, { visibility: 'private' })
+    const processing = await videoOf(me.user, { status: 'processing', durationS: null })
+
+    const anon = await (await t.json('GET', `/api/v1/channels/${name}/videos`)).json()
+    expect(anon.map((v: { id: string }) => v.id)).toEqual([pub])
+    expect(anon[0]).toMatchObject({
+      id: pub,
+      title: 'a broadcast',
+      durationS: 60,
+      visibility: null,
+      playbackUrl: `/vod/${pub}/index.m3u8`,
+      downloadUrl: `/vod/${pub}/download.mp4`,
+      thumbnailUrl: `/vod/${pub}/thumb.jpg`,
+    })
+    expect(anon[0].error).toBeUndefined()
+    const mine = await (await t.json('GET', `/api/v1/channels/${name}/videos`, undefined, me.auth)).json()
+    expect(new Set(mine.map((v: { id: string }) => v.id))).toEqual(new Set([pub, unlisted, priv, processing]))
+    expect(mine.find((v: { id: string }) => v.id === processing)).toMatchObject({
+      status: 'processing',
+      playbackUrl: null,
+    })
+
+    expect((await t.json('GET', `/api/v1/videos/${unlisted}`)).status).toBe(200)
+    for (const hidden of [priv, processing, randomUUID()]) {
+      const res = await t.json('GET', `/api/v1/videos/${hidden}`)
+      expect(res.status).toBe(404)
+      expect((await res.json()).code).toBe('NOT_FOUND')
+    }
+    expect((await t.json('GET', `/api/v1/videos/${priv}`, undefined, me.auth)).status).toBe(200)
+    expect((await t.json('GET', '/api/v1/videos/not-a-uuid')).status).toBe(422)
+    expect(
+      (await t.json('GET', `/api/v1/videos/${pub}`, undefined, { authorization: 'Bearer nope' })).status,
+    ).toBe(401)
+  })
+
+  it('lets the owner or an admin rename and re-scope a video, nobody else', async () => {
+    const me = await loggedIn(t.deps)
+    const other = await loggedIn(t.deps)
+    const admin = await loggedIn(t.deps, { role: 'admin' })
+    const id = await videoOf(me.user)
+    const patch = (body: unknown, auth?: Record<string, string>) =>
+      t.json('PATCH', `/api/v1/videos/${id}`, body, auth)
+    expect((await patch({ title: 'x' })).status).toBe(401)
+    expect((await patch({ title: 'x' }, other.auth)).status).toBe(403)
+    expect((await patch({}, me.auth)).status).toBe(422)
+    expect((await patch({ visibility: 'secret' }, me.auth)).status).toBe(422)
+    expect(await (await patch({ title: ' Finals ', visibility: 'unlisted' }, me.auth)).json()).toMatchObject({
+      title: 'Finals',
+      visibility: 'unlisted',
+      effectiveVisibility: 'unlisted',
+    })
+    expect(await (await patch({ visibility: null }, admin.auth)).json()).toMatchObject({ visibility: null })
+    // A private video does not even exist for others: 404, not 403.
+    await patch({ visibility: 'private' }, me.auth)
+    expect((await t.json('DELETE', `/api/v1/videos/${id}`, undefined, other.auth)).status).toBe(404)
+    expect((await t.json('DELETE', `/api/v1/videos/${id}`, undefined, me.auth)).status).toBe(204)
+    expect((await t.json('GET', `/api/v1/videos/${id}`, undefined, me.auth)).status).toBe(404)
+  })
+})
+
+describe('retention', () => {
+  it("deletes videos past the plan's retention, then the oldest beyond its recording hours", async () => {
+    const me = await loggedIn(t.deps)
+    await t.deps.db.update(users).set({ plan: 'pro' }).where(eq(users.id, me.user.id))
+    const now = Date.now()
+    const day = 86_400_000
+    const fresh = await videoOf(me.user, { recordedAt: new Date(now - day), durationS: 3600 })
+    const older = await videoOf(me.user, { recordedAt: new Date(now - 2 * day), durationS: 3600 })
+    await videoOf(me.user, { recordedAt: new Date(now - 3 * day), durationS: 3600 })
+    const expired = await videoOf(me.user, { recordedAt: new Date(now - 11 * day), durationS: 60 })
+    const paths = mediaPaths(t.deps.config.MEDIA_DIR)
+    for (const id of [fresh, expired]) {
+      mkdirSync(join(paths.videos, id), { recursive: true })
+      writeFileSync(join(paths.videos, id, 'index.m3u8'), '#EXTM3U\n')
+    }
+    const config = {
+      PLAN_LIMITS: {
+        ...t.deps.config.PLAN_LIMITS,
+        pro: { ...t.deps.config.PLAN_LIMITS.pro, retentionDays: 10, recordingHours: 2 },
+      },
+    }
+    await sweepRetention({ db: t.deps.db, log: t.deps.log, paths, config, now: () => now })
+    const [ch] = await t.deps.db.select().from(channels).where(eq(channels.ownerId, me.user.id))
+    const left = await t.deps.db.select({ id: videos.id }).from(videos).where(eq(videos.channelId, ch!.id))
+    expect(new Set(left.map((v) => v.id))).toEqual(new Set([fresh, older]))
+    expect(existsSync(join(paths.videos, expired))).toBe(false)
+    expect(existsSync(join(paths.videos, fresh))).toBe(true)
+  })
+})
