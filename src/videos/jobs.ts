@@ -12,6 +12,7 @@
  * The queues share one hash-tagged prefix (redis/keys.ts `bull`), so each queue's keys stay in
  * one cluster slot as BullMQ's Lua scripts need.
  */
+import { mkdir } from 'node:fs/promises'
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq'
 import { eq } from 'drizzle-orm'
 import type { Config } from '../config.js'
@@ -80,6 +81,8 @@ export function createVideoJobs(d: {
       await videosQueue.add('remux', job, { jobId: `remux-${job.videoId}` })
     },
     async start() {
+      // Made by the app, so they belong to it: nginx (which may run as root) only adds files.
+      await Promise.all(Object.values(d.paths).map((dir) => mkdir(dir, { recursive: true })))
       const remuxWorker = new Worker(
         VIDEOS_QUEUE,
         async (job: Job) => {
