@@ -6,11 +6,14 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Queue } from 'bullmq'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loggedIn } from '../../test/factories.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
+import { waitFor } from '../../test/support/ffmpeg.js'
 import { channels, users, videos } from '../db/schema/index.js'
+import { VIDEOS_QUEUE } from './jobs.js'
 import { mediaPaths } from './paths.js'
 import { sweepRetention } from './retention.js'
 
@@ -105,6 +108,37 @@ describe('/api/v1/videos', () => {
     expect((await t.json('DELETE', `/api/v1/videos/${id}`, undefined, other.auth)).status).toBe(404)
     expect((await t.json('DELETE', `/api/v1/videos/${id}`, undefined, me.auth)).status).toBe(204)
     expect((await t.json('GET', `/api/v1/videos/${id}`, undefined, me.auth)).status).toBe(404)
+  })
+})
+
+describe('remux failures', () => {
+  it('marks a video failed, with the reason, when its job cannot succeed', async () => {
+    const me = await loggedIn(t.deps)
+    const id = await videoOf(me.user, { status: 'processing', durationS: null })
+    const queue = new Queue(VIDEOS_QUEUE, { connection: t.deps.redis, prefix: t.deps.keys.bull() })
+    try {
+      // A broadcast whose recording is missing (nginx never wrote one): nothing a retry could fix.
+      const job = {
+        videoId: id,
+        channel: me.user.username,
+        startedAt: Date.now() - 60_000,
+        endedAt: Date.now(),
+      }
+      await queue.add('remux', job, { jobId: `remux-${id}`, attempts: 3 })
+    } finally {
+      await queue.close()
+    }
+    const row = await waitFor(async () => {
+      const [v] = await t.deps.db.select().from(videos).where(eq(videos.id, id))
+      return v?.status === 'failed' ? v : null
+    })
+    expect(row.error).toBe('no recording found for this broadcast')
+    const mine = await (await t.json('GET', `/api/v1/videos/${id}`, undefined, me.auth)).json()
+    expect(mine).toMatchObject({
+      status: 'failed',
+      error: 'no recording found for this broadcast',
+      playbackUrl: null,
+    })
   })
 })
 
