@@ -27,6 +27,8 @@ import { NothingRecordedError, processVideo, type RemuxJob } from './process.js'
 export const VIDEOS_QUEUE = 'videos'
 export const THUMBNAILS_QUEUE = 'thumbnails'
 const RETENTION_EVERY_MS = 3600_000
+/** How long stop() lets a running job finish before it closes the worker anyway. */
+const CLOSE_WAIT_MS = 5000
 
 export type VideoJobs = {
   /** Queues the remux of a video; a second call for the same video is a no-op. */
@@ -134,9 +136,15 @@ export function createVideoJobs(d: {
       else await thumbsQueue.removeJobScheduler('live-thumbnails')
     },
     async stop() {
-      // close() waits for the running job: a remux in progress finishes (or, past the shutdown
-      // timeout, the process exits and the job's lock expires and another instance takes it).
-      await Promise.allSettled(workers.map((w) => w.close()))
+      // close() waits for the running job. A long remux is not waited for beyond a few seconds:
+      // forced closed, its lock expires and another instance (or this one, restarted) redoes it.
+      await Promise.allSettled(
+        workers.map(async (w) => {
+          const closed = w.close()
+          const timer = new Promise<'late'>((r) => setTimeout(() => r('late'), CLOSE_WAIT_MS).unref())
+          if ((await Promise.race([closed, timer])) === 'late') await w.close(true)
+        }),
+      )
       await Promise.allSettled([videosQueue.close(), thumbsQueue.close()])
       connection.disconnect()
     },
