@@ -15,6 +15,7 @@ import { launchBrowser, seriousProblems } from '../support/browser.js'
 import { startPublisher, waitFor } from '../support/ffmpeg.js'
 import { broadcaster, channelStatus, sessionsOf } from '../support/live-helpers.js'
 import { type Stack, startStack } from '../support/stack.js'
+import { type Receiver, startReceiver } from '../support/webhook-receiver.js'
 
 type VideoJson = {
   id: string
@@ -29,14 +30,23 @@ type VideoJson = {
 }
 
 let stack: Stack
+let rx: Receiver
 beforeAll(async () => {
   stack = await startStack({
     childApps: true,
-    env: { RECONNECT_WINDOW_S: '3', THUMBNAIL_INTERVAL_S: '2', VIDEO_JOB_LOCK_S: '3', IDLE_TIMEOUT_S: '5' },
+    env: {
+      RECONNECT_WINDOW_S: '3',
+      THUMBNAIL_INTERVAL_S: '2',
+      VIDEO_JOB_LOCK_S: '3',
+      IDLE_TIMEOUT_S: '5',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+    },
   })
+  rx = await startReceiver()
 })
 afterAll(async () => {
   await stack?.stop()
+  await rx?.close()
 })
 
 /** The container duration ffprobe reads from a URL (HLS playlist or MP4). */
@@ -97,6 +107,12 @@ let recorded: { video: VideoJson; b: Awaited<ReturnType<typeof recordingChannel>
 describe('recording a broadcast', () => {
   it('records 15 s into an HLS VOD and an MP4 of 15 ± 2 s with a thumbnail; live thumbnails meanwhile', async () => {
     const b = await recordingChannel()
+    const hook = await fetch(`${stack.http}/api/v1/webhooks`, {
+      method: 'POST',
+      headers: { ...b.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: rx.url, events: ['video.ready', 'stream.thumbnail'] }),
+    })
+    expect(hook.status).toBe(201)
     const pub = startPublisher({ url: `${stack.rtmp}/${b.key}`, durationS: 15 })
     try {
       await live(b.channel)
@@ -133,6 +149,28 @@ describe('recording a broadcast', () => {
     const img = await fetch(`${stack.http}${video!.thumbnailUrl}`)
     expect(img.headers.get('content-type')).toBe('image/jpeg')
     expect(Buffer.from(await img.arrayBuffer()).subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]))
+
+    // Webhooks: the live thumbnail refreshes, then the video, once.
+    const ready = await waitFor(
+      () => {
+        const l = rx.received.filter((r) => r.json.type === 'video.ready')
+        return l.length ? l : null
+      },
+      { what: 'video.ready delivered' },
+    )
+    expect(ready).toHaveLength(1)
+    expect(ready[0]!.json.data).toMatchObject({
+      id: video!.id,
+      channel: b.channel,
+      sessionId: video!.sessionId,
+      playbackUrl: video!.playbackUrl,
+    })
+    const thumbs = rx.received.filter((r) => r.json.type === 'stream.thumbnail')
+    expect(thumbs.length).toBeGreaterThan(0)
+    expect(thumbs[0]!.json.data).toMatchObject({
+      channel: b.channel,
+      thumbnailUrl: `/thumbs/${b.channel}.jpg`,
+    })
 
     // The parts are gone once the video holds them; the raw directory is never served.
     expect(recordingsLeft(b.channel)).toEqual([])
