@@ -1,10 +1,10 @@
 /**
  * `npm run secrets`: creates what docker-compose.yml needs and git must never see — `.env` with a
- * hook secret, `secrets/jwt-ed25519.pem`, and a self-signed TLS pair in `secrets/tls/` to replace
+ * hook secret, the webhook secrets' encryption key, `secrets/jwt-ed25519.pem`, and a self-signed TLS pair in `secrets/tls/` to replace
  * with a real certificate. Existing files are kept.
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { exportPKCS8, generateKeyPair } from 'jose'
 import { ensureSelfSignedCert } from './lib/tls.js'
 
@@ -16,6 +16,11 @@ if (!existsSync('.env')) {
   )
   console.log('wrote .env')
 } else console.log('.env exists, kept')
+// Added to an existing .env too: webhook signing secrets are encrypted with it (docs/webhooks.md).
+if (!/^WEBHOOK_SECRET_KEY=/m.test(readFileSync('.env', 'utf8'))) {
+  appendFileSync('.env', `WEBHOOK_SECRET_KEY=${randomBytes(32).toString('base64url')}\n`)
+  console.log('added WEBHOOK_SECRET_KEY to .env')
+}
 
 mkdirSync('secrets', { recursive: true, mode: 0o700 })
 if (!existsSync('secrets/jwt-ed25519.pem')) {

@@ -23,6 +23,7 @@ import { identityRoutes, oidcAuthRoutes } from './oidc/routes.js'
 import { rtmpHookRoutes } from './rtmp-hooks/routes.js'
 import { streamKeyRoutes } from './stream-keys/routes.js'
 import { channelVideoRoutes, videoRoutes } from './videos/routes.js'
+import { channelVisibilityRoutes, playbackAuthRoutes } from './visibility/routes.js'
 import { webNotFound, webRoutes } from './web/routes.js'
 import { webhookRoutes } from './webhooks/routes.js'
 
@@ -78,6 +79,9 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   app.route('/api/v1/channels', channelRoutes(deps))
   app.route('/api/v1/channels', channelChatRoutes(deps))
   app.route('/api/v1/channels', followRoutes(deps))
+  app.route('/api/v1/channels', channelVisibilityRoutes(deps))
+  // nginx's auth_request target (nginx/README.md "Playback checks"); the public origin answers 404.
+  app.route('/internal', playbackAuthRoutes(deps))
   app.route('/api/v1/chat', chatRoutes(deps))
   app.route('/api/v1/webhooks', webhookRoutes(deps))
   app.route('/api/v1/channels', channelVideoRoutes(deps))

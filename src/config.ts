@@ -157,6 +157,11 @@ export const ConfigSchema = z
     REFRESH_REUSE_GRACE_S: seconds.max(300).default(10),
     ALLOWED_ORIGINS: csv.optional(),
     RECONNECT_WINDOW_S: seconds.max(600).default(30),
+    /** Default life of a playback grant (`POST …/playback-tokens`); a client may ask for less or more, up to the max. */
+    PLAYBACK_TOKEN_TTL_S: seconds.min(10).max(86_400).default(900),
+    PLAYBACK_TOKEN_MAX_TTL_S: seconds.min(10).max(604_800).default(86_400),
+    /** How long nginx may reuse a playback check (per token and channel): revocations apply within it. */
+    PLAYBACK_AUTH_CACHE_S: seconds.min(1).max(60).default(5),
     /** nginx's notify_update_timeout; a live session with no on_update for 2× this is ingest_lost. */
     NOTIFY_UPDATE_S: seconds.min(1).default(30),
     /** After a kick, the kicked key is refused at on_publish for this long. */

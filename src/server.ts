@@ -36,10 +36,14 @@ import { mediaPaths } from './videos/paths.js'
 import { createRecorder, VIDEOS_GROUP } from './videos/recorder.js'
 import { sweepRetention } from './videos/retention.js'
 import { createThumbnailRefresher } from './videos/thumbnails.js'
+import { webhookBacklog } from './webhooks/backlog.js'
 import { createWebhookEventHandler, WEBHOOKS_GROUP } from './webhooks/live-events.js'
 import { createSecretBox, secretKey } from './webhooks/secret.js'
 import { systemResolver } from './webhooks/ssrf.js'
 import { createWebhookWorker } from './webhooks/worker.js'
+
+/** The consumer groups of the lifecycle `events` streams, for the lag metrics. */
+const EVENT_GROUPS = [EFFECTS_GROUP, WEBHOOKS_GROUP]
 
 export type Running = { deps: Deps; server: ServerType; port: number; shutdown(): Promise<void> }
 
@@ -107,7 +111,14 @@ export async function buildDeps(
     sockets: () => chat.hub.size,
     rooms: () => chat.hub.rooms.size,
     outboxBacklog: () => outboxBacklog(sql),
-    eventsLag: () => partitionedLag(redis, keys.allEvents(), EFFECTS_GROUP),
+    webhookBacklog: () => webhookBacklog(sql),
+    eventsLag: () =>
+      Promise.all(
+        EVENT_GROUPS.map(async (group) => ({
+          group,
+          ...(await partitionedLag(redis, keys.allEvents(), group)),
+        })),
+      ),
     timeoutMs: 2000,
   })
   const close = async () => {
@@ -171,6 +182,7 @@ export async function buildDeps(
       resolve: systemResolver,
       config,
       onError: (err) => metrics.storeError('webhooks', err),
+      onAttempt: (delivered) => metrics.webhookAttempts.inc({ outcome: delivered ? 'delivered' : 'failed' }),
     })
     // Videos: recordings become videos when a broadcast ends (the `videos` group), remuxed by
     // BullMQ jobs that also refresh live thumbnails and enforce the plans' storage limits.

@@ -59,6 +59,7 @@ describe('docker-compose.yml', () => {
           interpolate(String(v), {
             HOOK_SECRET: 'a-hook-secret-long-enough',
             SMTP_URL: 'smtp://relay.example:587',
+            WEBHOOK_SECRET_KEY: 'a-webhook-secret-key-of-32-characters',
           }),
         ]),
       )
@@ -180,7 +181,10 @@ describe('docker-compose.yml TLS', () => {
     const appEnv = Object.fromEntries(
       Object.entries(app.environment ?? {}).map(([k, v]) => [
         k,
-        interpolate(String(v), { SMTP_URL: 'smtp://relay.example:587' }),
+        interpolate(String(v), {
+          SMTP_URL: 'smtp://relay.example:587',
+          WEBHOOK_SECRET_KEY: 'a-webhook-secret-key-of-32-characters',
+        }),
       ]),
     )
     const config = loadConfig({

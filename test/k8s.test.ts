@@ -74,6 +74,7 @@ const SAMPLES = {
   REDIS_URL: 'redis://:pw@redis.example:6379',
   SMTP_URL: 'smtp://relay.example:587',
   METRICS_TOKEN: 'a-metrics-token-long-enough',
+  WEBHOOK_SECRET_KEY: 'a-webhook-secret-key-of-32-characters',
 }
 
 describe('deploy/k8s (production overlay)', () => {
@@ -234,7 +235,14 @@ describe('deploy/k8s (production overlay)', () => {
 
   it('keeps every secret a placeholder the app refuses to start with', () => {
     const env = appEnvironment({})
-    for (const name of ['HOOK_SECRET', 'DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'METRICS_TOKEN']) {
+    for (const name of [
+      'HOOK_SECRET',
+      'DATABASE_URL',
+      'REDIS_URL',
+      'SMTP_URL',
+      'METRICS_TOKEN',
+      'WEBHOOK_SECRET_KEY',
+    ]) {
       expect(secret('live-secrets')[name], name).toBe('REPLACE_ME')
       const one = { ...appEnvironment(SAMPLES), [name]: env[name], JWT_PRIVATE_KEY: 'x' }
       expect(() => loadConfig(one), name).toThrow(new RegExp(`${name}:`))

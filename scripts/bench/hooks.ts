@@ -4,7 +4,9 @@
  * Two kinds of rows: at a fixed arrival rate (`--rate`, default 500/s, open loop from a worker
  * thread: latency is the claim, so the load must not slow down when the server does) and
  * closed-loop (autocannon: throughput).
- * Usage: npm run bench:hooks [-- --duration 10 --connections 20 --rate 500 --write docs/benchmarks.md]
+ * With `--redis-cluster`, the app runs on a 3-master Redis Cluster started on loopback
+ * (REDIS_CLUSTER_NODES) instead of one Redis: the same rows, written to their own section.
+ * Usage: npm run bench:hooks [-- --duration 10 --connections 20 --rate 500 --redis-cluster --write docs/benchmarks.md]
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -19,6 +21,7 @@ import { channels, streamKeys, users } from '../../src/db/schema/index.js'
 import { startServer } from '../../src/server.js'
 import { generateStreamKey } from '../../src/stream-keys/token.js'
 import { startEphemeralServices } from '../lib/ephemeral.js'
+import { startRedisCluster } from '../lib/redis-cluster.js'
 import { type OpenLoopJob, openLoop } from './lib/open-loop.js'
 
 const { values: args } = parseArgs({
@@ -27,6 +30,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '20' },
     channels: { type: 'string', default: '4000' },
     rate: { type: 'string', default: '500' },
+    'redis-cluster': { type: 'boolean', default: false },
     write: { type: 'string' },
   },
 })
@@ -63,6 +67,9 @@ function run(name: string, opts: autocannon.Options, expectStatus: number): Prom
 
 const services = await startEphemeralServices('bench-hooks')
 process.once('exit', () => void services.stop())
+const cluster = args['redis-cluster'] ? await startRedisCluster({ masters: 3, replicasPerMaster: 0 }) : null
+process.once('exit', () => void cluster?.stop())
+const marker = cluster ? 'hooks-cluster' : 'hooks'
 const secret = randomBytes(24).toString('base64url')
 const config = loadConfig({
   NODE_ENV: 'production',
@@ -70,6 +77,7 @@ const config = loadConfig({
   LOG_LEVEL: 'warn',
   DATABASE_URL: services.databaseUrl,
   REDIS_URL: services.redisUrl,
+  ...(cluster && { REDIS_CLUSTER_NODES: cluster.spec }),
   HOOK_SECRET: secret,
   JWT_PRIVATE_KEY: generateKeyPairSync('ed25519')
     .privateKey.export({ type: 'pkcs8', format: 'pem' })
@@ -236,7 +244,10 @@ try {
   )
 
   const ratio = publishFixed.p99 / Math.max(1, bareFixed.p99)
-  const header = `Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model.trim()}, autocannon in the same machine; rows marked @ ${rate}/s at a fixed arrival rate (open loop, latency from each request's due time), the others closed-loop (autocannon) over ${connections} connections; ${new Date().toISOString().slice(0, 10)}. on_publish p99 at ${rate}/s: ${publishFixed.p99} ms = ${ratio.toFixed(1)}× the bare route's p99 in the same run.`
+  const redisDesc = cluster
+    ? 'Redis: a 3-master Redis Cluster on the same machine (REDIS_CLUSTER_NODES)'
+    : 'Redis: one redis-server'
+  const header = `${redisDesc}. Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model.trim()}, autocannon in the same machine; rows marked @ ${rate}/s at a fixed arrival rate (open loop, latency from each request's due time), the others closed-loop (autocannon) over ${connections} connections; ${new Date().toISOString().slice(0, 10)}. on_publish p99 at ${rate}/s: ${publishFixed.p99} ms = ${ratio.toFixed(1)}× the bare route's p99 in the same run.`
   const table = [
     '| scenario | req/s | p50 ms | p99 ms | non-expected | statuses |',
     '|---|---:|---:|---:|---:|---|',
@@ -247,12 +258,17 @@ try {
   console.log(`\n${header}\n\n${table}\n`)
   if (args.write) {
     const doc = readFileSync(args.write, 'utf8')
-    const section = `<!-- hooks:begin -->\n${header}\n\n${table}\n<!-- hooks:end -->`
-    writeFileSync(args.write, doc.replace(/<!-- hooks:begin -->[\s\S]*<!-- hooks:end -->/, section))
+    const begin = `<!-- ${marker}:begin -->`
+    const end = `<!-- ${marker}:end -->`
+    const section = `${begin}\n${header}\n\n${table}\n${end}`
+    const at = doc.indexOf(begin)
+    if (at < 0) throw new Error(`${args.write} has no ${begin} … ${end} section`)
+    writeFileSync(args.write, doc.slice(0, at) + section + doc.slice(doc.indexOf(end) + end.length))
     console.log(`written to ${args.write}`)
   }
 } finally {
   bareServer.close()
   await app.shutdown()
   await services.stop()
+  await cluster?.stop()
 }

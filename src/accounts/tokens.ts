@@ -31,6 +31,19 @@ export interface TokenService {
   verifyAccess(token: string): Promise<AuthUser>
   jwks(): { keys: JWK[] }
   issuer: string
+  /**
+   * A signed grant for another audience (e.g. playback): same key and pinned algorithm, its own
+   * `aud` and `typ`, so it can never stand in for an access token (nor one for it).
+   */
+  signGrant(
+    claims: Record<string, string>,
+    opts: { audience: string; typ: string; subject: string; expiresAtS: number },
+  ): Promise<string>
+  /** The grant's claims, or null for any invalid, expired or foreign token (no reason leaks). */
+  verifyGrant(
+    token: string,
+    opts: { audience: string; typ: string; requiredClaims: string[] },
+  ): Promise<Record<string, unknown> | null>
 }
 
 type VerifyKey = { kid: string; key: KeyObject }
@@ -109,5 +122,39 @@ export async function createTokenService(opts: {
       }
     },
     jwks: () => ({ keys: jwks }),
+    async signGrant(claims, o) {
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: ALG, typ: o.typ, kid: currentKid })
+        .setSubject(o.subject)
+        .setIssuer(opts.issuer)
+        .setAudience(o.audience)
+        .setIssuedAt(nowS())
+        .setExpirationTime(o.expiresAtS)
+        .sign(signingKey)
+    },
+    async verifyGrant(token, o) {
+      try {
+        const { payload } = await jwtVerify(
+          token,
+          (header) => {
+            const found = verifyKeys.find((k) => k.kid === header.kid)
+            if (!found) throw new errors.JWKSNoMatchingKey()
+            return found.key
+          },
+          {
+            algorithms: [ALG],
+            issuer: opts.issuer,
+            audience: o.audience,
+            typ: o.typ,
+            requiredClaims: ['sub', 'exp', ...o.requiredClaims],
+            currentDate: new Date(now()),
+          },
+        )
+        return payload as Record<string, unknown>
+      } catch (err) {
+        if (err instanceof errors.JOSEError || err instanceof TypeError) return null
+        throw err
+      }
+    },
   }
 }

@@ -1,5 +1,7 @@
 /** @module api-tokens/service — create (shown once), list, revoke and verify personal access tokens. */
+
 import { and, count, desc, eq, gt, isNull, lte, or } from 'drizzle-orm'
+import { publishUserRevoked } from '../accounts/user-events.js'
 import { recordAudit } from '../audit/audit.js'
 import { type ApiToken, apiTokens, users } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
@@ -87,8 +89,11 @@ export async function listApiTokens(deps: Pick<Deps, 'db'>, userId: string) {
     .orderBy(desc(apiTokens.createdAt))
 }
 
+/** The pseudo-sid of a token's principal (and of chat sockets opened with it): `tok_<token id>`. */
+export const TOKEN_SID_PREFIX = 'tok_'
+
 export async function revokeApiToken(
-  deps: Pick<Deps, 'db' | 'now'>,
+  deps: Pick<Deps, 'db' | 'now' | 'redis' | 'keys'>,
   userId: string,
   id: string,
   ip?: string,
@@ -99,6 +104,12 @@ export async function revokeApiToken(
     .where(and(eq(apiTokens.id, id), eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
     .returning({ id: apiTokens.id })
   if (!row) throw new NotFoundError('token')
+  // Chat sockets opened with this token close now on every instance (session-watch would within 30 s).
+  await publishUserRevoked(deps.redis, deps.keys, {
+    userId,
+    reason: 'token_revoked',
+    sid: `${TOKEN_SID_PREFIX}${id}`,
+  })
   await recordAudit(deps.db, {
     type: 'api_token.revoked',
     userId,
@@ -135,7 +146,7 @@ export async function verifyApiToken(
     id: row.token.userId,
     role: row.role,
     // Not a login session: a pseudo-sid that no session revocation matches, for code that keys by sid.
-    sid: `tok_${row.token.id}`,
+    sid: `${TOKEN_SID_PREFIX}${row.token.id}`,
     tokenId: row.token.id,
     scopes: row.token.scopes as Scope[],
   }

@@ -34,6 +34,7 @@ describe('/api/v1/channels', () => {
     expect(await res.json()).toEqual({
       name: u.username,
       title: '',
+      visibility: 'public',
       status: 'offline',
       live: false,
       startedAt: null,

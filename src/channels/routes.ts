@@ -2,7 +2,7 @@
 import { Hono } from 'hono'
 import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/env.js'
-import { requireUser } from '../http/middleware/auth.js'
+import { optionalUser, requireUser } from '../http/middleware/auth.js'
 import { validate } from '../http/validate.js'
 import { ChannelParam, ListQuery, PatchChannelBody, SessionsQuery } from './schemas.js'
 import { getChannel, kickChannel, listChannels, listSessions, updateChannel } from './service.js'
@@ -13,8 +13,9 @@ export const channelRoutes = (deps: Deps) =>
       const q = c.req.valid('query')
       return c.json(await listChannels(deps, { liveOnly: q.live === 'true', limit: q.limit }))
     })
-    .get('/:name', validate('param', ChannelParam), async (c) => {
-      return c.json(await getChannel(deps, c.req.valid('param').name))
+    // Public, but a private channel is shown only to a caller who may watch it.
+    .get('/:name', optionalUser(deps, 'channel:read'), validate('param', ChannelParam), async (c) => {
+      return c.json(await getChannel(deps, c.req.valid('param').name, c.var.viewer))
     })
     .patch(
       '/:name',

@@ -1,15 +1,22 @@
-/** @module channels/service — channel views that join Postgres (names, titles) with live state (Redis). */
+/**
+ * @module channels/service — channel views that join Postgres (names, titles) with live state (Redis).
+ * Only public channels are listed; a private one is visible only to whoever may watch it
+ * (visibility/access.ts).
+ */
 import { and, desc, eq, inArray } from 'drizzle-orm'
 import { recordAudit } from '../audit/audit.js'
-import { type Channel, channels, streamSessions } from '../db/schema/index.js'
+import { type Channel, type ChannelVisibility, channels, streamSessions } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
 import { ForbiddenError, NotFoundError } from '../http/errors.js'
 import type { LiveEntry } from '../live/registry.js'
 import { countViewers } from '../presence/count.js'
+import { mayWatch, type Viewer } from '../visibility/access.js'
 
 export type ChannelView = {
   name: string
   title: string
+  /** public (listed), unlisted (by link only) or private (owner, moderators, admins, members). */
+  visibility: ChannelVisibility
   status: 'live' | 'reconnecting' | 'offline'
   live: boolean
   startedAt: string | null
@@ -28,6 +35,7 @@ function toView(ch: Channel, entry: LiveEntry | null, viewers: number): ChannelV
   return {
     name: ch.name,
     title: ch.title,
+    visibility: ch.visibility,
     status: entry?.state ?? 'offline',
     live: entry !== null,
     startedAt: entry ? new Date(entry.startedAt).toISOString() : null,
@@ -37,15 +45,25 @@ function toView(ch: Channel, entry: LiveEntry | null, viewers: number): ChannelV
   }
 }
 
-export async function getChannel(deps: Deps, name: string): Promise<ChannelView> {
+/** A private channel the viewer may not watch is NOT_FOUND, exactly like one that does not exist. */
+export async function getChannel(deps: Deps, name: string, viewer: Viewer = null): Promise<ChannelView> {
   const [ch] = await deps.db.select().from(channels).where(eq(channels.name, name))
-  if (!ch) throw new NotFoundError('channel')
+  if (!ch || !(await mayWatch(deps.db, viewer, ch))) throw new NotFoundError('channel')
   const now = deps.now()
   const [entry, counts] = await Promise.all([
     deps.live.get(name),
     countViewers(deps.redis, deps.keys, [name], now),
   ])
   return toView(ch, entry && entry.deadline > now ? entry : null, counts.get(name) ?? 0)
+}
+
+/** What anyone may know of a private channel: its name. Null when there is no such private channel. */
+export async function privateChannelShell(deps: Pick<Deps, 'db'>, name: string): Promise<ChannelView | null> {
+  const [ch] = await deps.db
+    .select()
+    .from(channels)
+    .where(and(eq(channels.name, name), eq(channels.visibility, 'private')))
+  return ch ? toView({ ...ch, title: '', record: false }, null, 0) : null
 }
 
 export async function listChannels(
@@ -60,8 +78,13 @@ export async function listChannels(
       : await deps.db
           .select()
           .from(channels)
-          .where(inArray(channels.name, [...byName.keys()]))
-    : await deps.db.select().from(channels).orderBy(channels.name).limit(opts.limit)
+          .where(and(inArray(channels.name, [...byName.keys()]), eq(channels.visibility, 'public')))
+    : await deps.db
+        .select()
+        .from(channels)
+        .where(eq(channels.visibility, 'public'))
+        .orderBy(channels.name)
+        .limit(opts.limit)
   const counts = await countViewers(
     deps.redis,
     deps.keys,
@@ -90,15 +113,21 @@ export async function updateChannel(
   deps: Deps,
   name: string,
   user: { id: string; role: string },
-  patch: { title?: string; record?: boolean },
+  patch: { title?: string; visibility?: ChannelVisibility; record?: boolean },
 ) {
   const ch = await ownedChannel(deps, name, user)
-  const set = {
-    ...(patch.title !== undefined && { title: patch.title }),
-    ...(patch.record !== undefined && { record: patch.record }),
+  await deps.db.update(channels).set(patch).where(eq(channels.id, ch.id))
+  // Every instance re-checks who may stay in the chat (a channel that just turned private).
+  if (patch.visibility && patch.visibility !== ch.visibility) {
+    await recordAudit(deps.db, {
+      type: 'channel.visibility.changed',
+      userId: ch.ownerId,
+      actorId: user.id,
+      data: { channel: name, from: ch.visibility, to: patch.visibility },
+    })
+    await deps.chat.broker.publishControl(name, { k: 'audience' })
   }
-  await deps.db.update(channels).set(set).where(eq(channels.id, ch.id))
-  return getChannel(deps, name)
+  return getChannel(deps, name, user)
 }
 
 /** Ends the channel's live session now and drops the publisher; its key is refused for a cool-down. */

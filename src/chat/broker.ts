@@ -37,6 +37,8 @@ const ControlEventSchema = z.discriminatedUnion('k', [
   z.object({ k: z.literal('unbanned'), userId: z.string().min(1), username: z.string().min(1) }),
   z.object({ k: z.literal('settings') }),
   z.object({ k: z.literal('moderators') }),
+  /** Visibility or membership changed: re-check who may stay (visibility/access.ts). */
+  z.object({ k: z.literal('audience') }),
   z.object({ k: z.literal('follow'), userId: z.string().min(1), since: z.number().nullable() }),
 ])
 export type ControlEvent = z.infer<typeof ControlEventSchema>

@@ -17,6 +17,8 @@ export const CloseCode = {
   TOO_SLOW: 4008,
   /** Logout, password reset, account disabled, idle or absolute expiry: the ticket's session is over. */
   SESSION_ENDED: 4501,
+  /** The channel turned private, or the viewer's membership was revoked: may not watch any more. */
+  NOT_ALLOWED: 4503,
   /** A frame larger than CHAT_MAX_FRAME_BYTES (frames over 64 KiB get ws's own 1009). */
   FRAME_TOO_LARGE: 4513,
   /** More frames than the flood budget allows. */

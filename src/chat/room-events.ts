@@ -5,9 +5,11 @@
  */
 import type { StreamEvent } from '../live/events.js'
 import type { Logger } from '../log.js'
+import { mayWatch } from '../visibility/access.js'
 import type { ControlEvent } from './broker.js'
 import type { Conn } from './connection.js'
 import type { ChatHub } from './hub.js'
+import { CloseCode } from './protocol.js'
 import type { Room } from './room.js'
 
 export function applyControl(hub: ChatHub, room: Room, e: ControlEvent, now: number, log: Logger): void {
@@ -64,8 +66,16 @@ export function applyControl(hub: ChatHub, room: Room, e: ControlEvent, now: num
       room.loadModerators(hub.db).then(
         (changed) => {
           for (const conn of changed) conn.sendYou()
+          // A moderator removed from a private channel may not stay unless also a member.
+          if (room.visibility === 'private') return evictNonWatchers(hub, room)
         },
         (err) => log.error({ err }, 'chat: reloading moderators failed'),
+      )
+      return
+    case 'audience':
+      room.loadChannel(hub.db).then(
+        () => evictNonWatchers(hub, room),
+        (err) => log.error({ err }, 'chat: re-checking the audience failed'),
       )
       return
     case 'settings':
@@ -75,6 +85,18 @@ export function applyControl(hub: ChatHub, room: Room, e: ControlEvent, now: num
       )
       return
   }
+}
+
+/** Closes (terminally) every socket in the room whose viewer may no longer watch the channel. */
+async function evictNonWatchers(hub: ChatHub, room: Room): Promise<void> {
+  if (room.visibility !== 'private') return
+  const ch = { id: room.channelId, ownerId: room.ownerId, visibility: room.visibility }
+  await Promise.all(
+    [...room.conns].map(async (conn) => {
+      const viewer = conn.identity ? { id: conn.identity.userId, role: conn.identity.siteRole } : null
+      if (!(await mayWatch(hub.db, viewer, ch))) conn.close(CloseCode.NOT_ALLOWED, 'not allowed to watch')
+    }),
+  )
 }
 
 /** live/events.ts events → the contract's stream frames (no session ids leave the server). */

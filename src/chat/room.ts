@@ -6,7 +6,13 @@
  */
 import { and, eq } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
-import { channelBans, channelModerators, channels, follows } from '../db/schema/index.js'
+import {
+  type ChannelVisibility,
+  channelBans,
+  channelModerators,
+  channels,
+  follows,
+} from '../db/schema/index.js'
 import type { LiveRegistry } from '../live/registry.js'
 import type { Conn, Identity, Pending } from './connection.js'
 import type { ChatRole, PublicSettings } from './protocol.js'
@@ -22,6 +28,8 @@ export class Room {
   readonly conns = new Set<Conn>()
   channelId = ''
   ownerId = ''
+  /** Who may watch (and so hold a socket here): visibility/access.ts. */
+  visibility: ChannelVisibility = 'public'
   rules: ChannelRules = {
     slowModeSeconds: 0,
     followersOnlyMinutes: null,
@@ -61,6 +69,7 @@ export class Room {
     if (!ch) throw new Error(`channel ${this.name} not found`)
     this.channelId = ch.id
     this.ownerId = ch.ownerId
+    this.visibility = ch.visibility
     this.rules = {
       slowModeSeconds: ch.slowModeSeconds,
       followersOnlyMinutes: ch.followersOnlyMinutes,

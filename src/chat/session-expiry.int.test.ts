@@ -5,6 +5,7 @@ import { chatter, type Instance, startInstances, TestSocket, withSockets } from 
 import { createUser } from '../../test/factories.js'
 import { manualClock } from '../../test/harness.js'
 import { SESSION_IDLE_MS, SESSION_TTL_MS } from '../accounts/sessions.js'
+import { createApiToken, revokeApiToken } from '../api-tokens/service.js'
 import { authSessions } from '../db/schema/index.js'
 import { CloseCode } from './protocol.js'
 
@@ -85,6 +86,36 @@ describe('the hub closes sockets whose login session ran out', () => {
       expect(await a.deps.chat.hub.checkSessions()).toBe(2)
       expect((await s1.closed).code).toBe(CloseCode.SESSION_ENDED)
       expect((await s2.closed).code).toBe(CloseCode.SESSION_ENDED)
+    })
+  })
+
+  it('a socket opened with an API token lives as long as the token: kept by the check, closed by revoke or expiry', async () => {
+    const ch = (await createUser(a.deps)).username
+    const owner = await createUser(a.deps)
+    const ticketWith = async (token: string) => {
+      const res = await fetch(`${a.http}/api/v1/chat/tickets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(res.status).toBe(201)
+      return ((await res.json()) as { ticket: string }).ticket
+    }
+    const mint = (days: number) =>
+      createApiToken(a.deps, owner.id, { name: `bot ${days}`, scopes: ['chat:write'], expiresInDays: days })
+    const [revoked, expiring] = [await mint(30), await mint(1)]
+    await withSockets(async (track) => {
+      const r = track(await TestSocket.join(a.url(ch), { ticket: await ticketWith(revoked.token) }))
+      const e = track(await TestSocket.join(a.url(ch), { ticket: await ticketWith(expiring.token) }))
+      expect(await a.deps.chat.hub.checkSessions()).toBe(0)
+      expect(await r.request({ type: 'ping' })).toMatchObject({ type: 'pong' })
+
+      await revokeApiToken(a.deps, owner.id, revoked.row.id)
+      expect((await r.closed).code).toBe(CloseCode.SESSION_ENDED)
+      expect(await e.request({ type: 'ping' })).toMatchObject({ type: 'pong' })
+
+      clock.advance(24 * HOUR)
+      expect(await a.deps.chat.hub.checkSessions()).toBe(1)
+      expect((await e.closed).code).toBe(CloseCode.SESSION_ENDED)
     })
   })
 })

@@ -14,6 +14,7 @@ import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/env.js'
 import { AppError, ForbiddenError, NotFoundError, problem, UnauthorizedError } from '../http/errors.js'
 import { refuseUpgrade } from '../http/upgrade-refusal.js'
+import { mayWatch } from '../visibility/access.js'
 import { Conn, type ConnLimits, type Identity } from './connection.js'
 import { receive } from './dispatch.js'
 import { redeemTicket } from './tickets.js'
@@ -81,10 +82,12 @@ async function admit(deps: Deps, c: Context<SocketEnv>, socket: AdmittedSocket):
   if (deps.chat.admission.size >= deps.config.WS_MAX_CONNECTIONS) throw instanceFull()
   const name = c.req.param('name') ?? ''
   if (!CHANNEL_RE.test(name)) throw new NotFoundError('channel')
-  if (!deps.chat.hub.rooms.has(name)) {
-    const [ch] = await deps.db.select({ id: channels.id }).from(channels).where(eq(channels.name, name))
-    if (!ch) throw new NotFoundError('channel')
-  }
+  // Read on every handshake (not from the room cache): visibility may just have changed.
+  const [ch] = await deps.db
+    .select({ id: channels.id, ownerId: channels.ownerId, visibility: channels.visibility })
+    .from(channels)
+    .where(eq(channels.name, name))
+  if (!ch) throw new NotFoundError('channel')
   let identity: Identity | null = null
   const ticket = c.req.query('ticket')
   if (ticket !== undefined) {
@@ -96,6 +99,12 @@ async function admit(deps: Deps, c: Context<SocketEnv>, socket: AdmittedSocket):
       .where(eq(users.id, claims.userId))
     if (!user || user.disabledAt) throw new UnauthorizedError('account disabled')
     identity = { userId: claims.userId, sid: claims.sid, username: user.username, siteRole: user.role }
+  }
+  // A private channel's chat (messages, viewer counts, live state) is for those who may watch.
+  if (ch.visibility === 'private') {
+    if (!identity) throw new UnauthorizedError('this channel is private: sign in to watch')
+    const viewer = { id: identity.userId, role: identity.siteRole }
+    if (!(await mayWatch(deps.db, viewer, ch))) throw new NotFoundError('channel')
   }
   c.set('chatIdentity', identity)
   // Last, because it takes a slot: every refusal above leaves the counts untouched.

@@ -15,6 +15,7 @@ import { PatchChannelBody } from '../channels/schemas.js'
 import { chatOpenApiOps } from '../chat/openapi.js'
 import { CreateKeyBody } from '../stream-keys/schemas.js'
 import { videoOpenApiOps } from '../videos/openapi.js'
+import { visibilityOpenApiOps } from '../visibility/openapi.js'
 import { webhookOpenApiOps } from '../webhooks/openapi.js'
 
 type Op = {
@@ -212,13 +213,15 @@ const OPS: Record<string, Record<string, Op>> = {
   '/api/v1/channels/{name}': {
     get: {
       tag: 'channels',
-      summary: 'A channel, its live status and playback URL',
+      summary:
+        'A channel, its visibility, live status and playback URL; a private one only for a caller (optional Bearer) who may watch it, else 404',
       params: ['name'],
       ok: 200,
     },
     patch: {
       tag: 'channels',
-      summary: 'Update the title, or turn recording on/off (`record`: broadcasts become videos) (owner)',
+      summary:
+        'Update the title, visibility (public, unlisted: by link, not listed; private) and/or `record` (broadcasts become videos) (owner)',
       auth: true,
       params: ['name'],
       body: PatchChannelBody,
@@ -320,6 +323,7 @@ const OPS: Record<string, Record<string, Op>> = {
   ...chatOpenApiOps,
   ...webhookOpenApiOps,
   ...videoOpenApiOps,
+  ...visibilityOpenApiOps,
 }
 
 const Problem = {

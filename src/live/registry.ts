@@ -164,17 +164,21 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
 
   /** UPDATE: refreshes one publisher's deadline; `force` past a missed deadline (the ingest confirmed it). */
   async function refresh(channel: string, node: string, clientId: string, force: boolean) {
-    const flat = await run.update(scriptKeys.update(keys, channel), [
-      channel,
-      node,
-      clientId,
-      c.now(),
-      liveTtlMs(),
-      GC_MS,
-      force ? '1' : '0',
+    // The index's expiry is pushed out beside the script, not after it (no extra round trip on
+    // the hook). PEXPIRE never creates it: an index lost with a Redis restart comes back with
+    // the adoption that follows.
+    const [flat] = await Promise.all([
+      run.update(scriptKeys.update(keys, channel), [
+        channel,
+        node,
+        clientId,
+        c.now(),
+        liveTtlMs(),
+        GC_MS,
+        force ? '1' : '0',
+      ]),
+      redis.pexpire(keys.liveClient(node, clientId), indexTtlMs()),
     ])
-    // Re-set rather than PEXPIRE: an index lost with a Redis restart comes back with the adoption.
-    if (flat) await redis.set(keys.liveClient(node, clientId), channel, 'PX', indexTtlMs())
     return flat
   }
 
@@ -209,9 +213,13 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
 
   const registry: LiveRegistry = {
     async publish(p) {
-      // The index first: a session is never live without it (a refused publish leaves an entry
-      // that points at a channel this publisher does not hold; every script checks, it expires).
-      await redis.set(keys.liveClient(p.node, p.clientId), p.channel, 'PX', indexTtlMs())
+      // The index goes out with the script, not before it (one round trip on the publish hook):
+      // on one Redis it is queued first on the same connection; on a Cluster it is on another
+      // node, but nothing reads it before the next hook, seconds later. A refused publish leaves
+      // an entry that points at a channel this publisher does not hold: every script checks the
+      // publisher against the channel hash, and it expires.
+      const indexed = redis.set(keys.liveClient(p.node, p.clientId), p.channel, 'PX', indexTtlMs())
+      indexed.catch(() => {}) // awaited below; an early script failure must not leave it unhandled
       for (let attempt = 0; attempt < 2; attempt++) {
         const now = c.now()
         const [outcome, sid, startedAt] = (await run.publish(scriptKeys.publish(keys, p.channel, p.keyId), [
@@ -237,6 +245,8 @@ export function createRedisLiveRegistry(c: Clients): LiveRegistry {
         }
         if (outcome === 'kicked') return { outcome }
         if (outcome === 'busy') return { outcome, sessionId: sid }
+        // Accepted only with its index written: later hooks find the session through it.
+        await indexed
         if (outcome !== 'same')
           c.log.info({ channel: p.channel, sessionId: sid, node: p.node, outcome }, 'publish accepted')
         return {

@@ -70,6 +70,12 @@ export function createMetrics() {
     labelNames: ['source'] as const,
     registers,
   })
+  const webhookAttempts = new Counter({
+    name: 'live_webhook_attempts_total',
+    help: 'Webhook delivery attempts made by this instance, by outcome (delivered: a 2xx answer).',
+    labelNames: ['outcome'] as const,
+    registers,
+  })
   let defaults = false
 
   return {
@@ -81,6 +87,7 @@ export function createMetrics() {
     chatRefused,
     redisErrors,
     postgresErrors,
+    webhookAttempts,
     hook(hook: HookName, outcome: HookOutcome, reason = '') {
       hookDecisions.inc({ hook, outcome, reason })
     },

@@ -8,10 +8,12 @@
  * `live_metrics_source_up{source}` / `live_ingest_up{node}` to 0, which is what to alert on.
  * Concurrent scrapes share one refresh.
  */
+
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { LivePublisher } from '../live/registry.js'
 import type { NodeStat } from '../live/stat.js'
 import type { OutboxBacklog } from '../outbox/backlog.js'
+import type { WebhookBacklog } from '../webhooks/backlog.js'
 
 export type ScrapeSources = {
   /** Configured ingest node ids: their series exist (at 0) even while nothing is live there. */
@@ -21,8 +23,9 @@ export type ScrapeSources = {
   sockets(): number
   rooms(): number
   outboxBacklog(): Promise<OutboxBacklog>
-  /** The `live-effects` group on the `events` stream. */
-  eventsLag(): Promise<{ pending: number; lag: number }>
+  webhookBacklog(): Promise<WebhookBacklog>
+  /** Each consumer group of the `events` streams (summed over partitions). */
+  eventsLag(): Promise<{ group: string; pending: number; lag: number }[]>
   timeoutMs: number
 }
 
@@ -54,6 +57,14 @@ export function createScrape(registry: Registry, s: ScrapeSources): () => Promis
   const streams = gauge('live_streams', 'Open stream sessions by ingest node and state.', ['node', 'state'])
   const sockets = gauge('live_websocket_connections', 'WebSocket connections open on this instance.')
   const rooms = gauge('live_chat_rooms', 'Channels with at least one socket on this instance.')
+  const webhookPending = gauge(
+    'live_webhook_pending_deliveries',
+    'Webhook deliveries neither delivered nor given up (due, leased or backing off).',
+  )
+  const webhookAge = gauge(
+    'live_webhook_oldest_pending_age_seconds',
+    'Age of the oldest webhook delivery neither delivered nor given up.',
+  )
   const outboxDue = gauge('live_outbox_due_rows', 'Outbox rows not done whose next attempt is due now.')
   const outboxPending = gauge(
     'live_outbox_pending_rows',
@@ -115,9 +126,15 @@ export function createScrape(registry: Registry, s: ScrapeSources): () => Promis
         outboxPending.set(b.pending)
         outboxAge.set(b.oldestAgeS)
       }),
-      read('events', s.eventsLag, (l) => {
-        eventsPending.set({ group: 'live-effects' }, l.pending)
-        eventsLag.set({ group: 'live-effects' }, l.lag)
+      read('webhooks', s.webhookBacklog, (b) => {
+        webhookPending.set(b.pending)
+        webhookAge.set(b.oldestAgeS)
+      }),
+      read('events', s.eventsLag, (groups) => {
+        for (const l of groups) {
+          eventsPending.set({ group: l.group }, l.pending)
+          eventsLag.set({ group: l.group }, l.lag)
+        }
       }),
       ...s.nodes().map(async (node) => {
         // nodeStat's own timeout: a slow node is down for this scrape, the others still count.

@@ -2,12 +2,12 @@
  * @module redis/partitioned — a consumer group over every partition's stream (redis/keys.ts).
  *
  * A script appends to the stream of its channel's partition, so one logical stream (`events`,
- * `chat:persist`) is REDIS_PARTITIONS streams in as many hash slots. A multi-stream XREADGROUP
- * must stay in one slot on a Cluster, so each partition gets its own consumer (and blocking
- * connection, which on a Cluster opens only to the node serving that slot); order holds within a
- * partition — within a channel — which is all the consumers rely on.
+ * `chat:persist`) is REDIS_PARTITIONS streams in as many hash slots. On a single Redis one
+ * blocking XREADGROUP reads them all. On a Cluster the streams of one call must share a slot, so
+ * each partition gets its own reader (and blocking connection, opened only to the node serving
+ * that slot). Order holds within a partition — within a channel — which is all consumers rely on.
  */
-import type { Redis } from './client.js'
+import { isCluster, type Redis } from './client.js'
 import {
   createStreamConsumer,
   groupLag,
@@ -20,7 +20,9 @@ export function createPartitionedConsumer(
   o: Omit<StreamConsumerOptions, 'stream'> & { streams: string[] },
 ): StreamConsumer {
   const { streams, ...rest } = o
-  const consumers = streams.map((stream) => createStreamConsumer({ ...rest, stream }))
+  const consumers = isCluster(o.redis)
+    ? streams.map((stream) => createStreamConsumer({ ...rest, stream }))
+    : [createStreamConsumer({ ...rest, stream: streams })]
   return {
     async start() {
       await Promise.all(consumers.map((c) => c.start()))

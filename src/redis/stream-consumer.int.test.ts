@@ -18,7 +18,7 @@ afterAll(async () => {
   await Promise.all([redis.quit(), sub.quit()])
 })
 
-function consumer(name: string, key: string, handle: (e: StreamEntry) => Promise<void>) {
+function consumer(name: string, key: string | string[], handle: (e: StreamEntry) => Promise<void>) {
   return createStreamConsumer({
     redis,
     stream: key,
@@ -50,6 +50,31 @@ describe('stream consumer', () => {
       await waitFor(async () => ((await redis.xpending(key, 'g')) as [number])[0] === 0, {
         what: 'nothing pending',
       })
+    } finally {
+      await c.stop()
+    }
+  })
+
+  it('reads several streams with one consumer, acknowledging each entry in its own stream', async () => {
+    const keys = [stream(), stream(), stream()]
+    const seen: string[] = []
+    let failures = 1
+    const c = consumer('multi', keys, async (e) => {
+      if (e.fields[1] === 'p1:flaky' && failures-- > 0) throw new Error('Postgres is down')
+      seen.push(e.fields[1]!)
+    })
+    await c.start()
+    try {
+      for (const [i, key] of keys.entries()) await redis.xadd(key, '*', 'v', `p${i}:a`)
+      await redis.xadd(keys[1]!, '*', 'v', 'p1:flaky')
+      await redis.xadd(keys[2]!, '*', 'v', 'p2:b')
+      await waitFor(() => seen.length === 5, { what: 'every entry of every stream handled' })
+      expect(seen.filter((v) => v.startsWith('p2'))).toEqual(['p2:a', 'p2:b'])
+      expect(seen).toContain('p1:flaky') // retried by the reclaim of its own stream
+      for (const key of keys)
+        await waitFor(async () => ((await redis.xpending(key, 'g')) as [number])[0] === 0, {
+          what: `nothing pending on ${key}`,
+        })
     } finally {
       await c.stop()
     }

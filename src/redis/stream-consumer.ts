@@ -19,7 +19,11 @@ export type StreamEntry = { id: string; fields: string[] }
 
 export type StreamConsumerOptions = {
   redis: Redis
-  stream: string
+  /**
+   * One stream, or several read by one blocking XREADGROUP (a single Redis only: on a Cluster
+   * the streams of one call must share a slot — redis/partitioned.ts decides).
+   */
+  stream: string | string[]
   group: string
   consumer: string
   /** One entry at a time; or, with `handleBatch`, every entry of one read at once (acked together). */
@@ -60,27 +64,31 @@ export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
   let stopped = false
   let loop: Promise<void> | null = null
   let lastClaim = 0
+  const streams = typeof o.stream === 'string' ? [o.stream] : o.stream
+  const where = streams.length === 1 ? streams[0] : `${streams.length} streams`
 
-  async function ensureGroup() {
-    try {
-      await o.redis.xgroup('CREATE', o.stream, o.group, '0', 'MKSTREAM')
-    } catch (err) {
-      if (!String((err as Error).message).includes('BUSYGROUP')) throw err
+  async function ensureGroups() {
+    for (const stream of streams) {
+      try {
+        await o.redis.xgroup('CREATE', stream, o.group, '0', 'MKSTREAM')
+      } catch (err) {
+        if (!String((err as Error).message).includes('BUSYGROUP')) throw err
+      }
     }
   }
 
-  async function process(entries: RawEntries): Promise<number> {
+  async function process(stream: string, entries: RawEntries): Promise<number> {
     if (o.handleBatch) {
       const batch = entries.filter(([, f]) => !!f).map(([id, fields]) => ({ id, fields }))
       if (batch.length === 0 || stopped) return 0
       try {
         await o.handleBatch(batch)
-        await o.redis.xack(o.stream, o.group, ...batch.map((e) => e.id))
+        await o.redis.xack(stream, o.group, ...batch.map((e) => e.id))
         return batch.length
       } catch (err) {
         o.onError?.(err, 'entry')
         o.log.warn(
-          { stream: o.stream, group: o.group, n: batch.length, err: (err as Error).message },
+          { stream, group: o.group, n: batch.length, err: (err as Error).message },
           'stream batch failed; will retry',
         )
         return 0
@@ -92,12 +100,12 @@ export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
       if (!fields) continue // deleted while pending (XAUTOCLAIM reports those apart)
       try {
         await o.handle?.({ id, fields })
-        await o.redis.xack(o.stream, o.group, id)
+        await o.redis.xack(stream, o.group, id)
         done++
       } catch (err) {
         o.onError?.(err, 'entry')
         o.log.warn(
-          { stream: o.stream, group: o.group, id, err: (err as Error).message },
+          { stream, group: o.group, id, err: (err as Error).message },
           'stream entry failed; will retry',
         )
       }
@@ -106,21 +114,23 @@ export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
   }
 
   async function reclaim(): Promise<number> {
-    let cursor = '0-0'
     let done = 0
-    do {
-      const res = (await o.redis.xautoclaim(
-        o.stream,
-        o.group,
-        o.consumer,
-        claimIdleMs,
-        cursor,
-        'COUNT',
-        batch,
-      )) as [string, RawEntries, string[]?]
-      cursor = res[0]
-      done += await process(res[1])
-    } while (cursor !== '0-0' && !stopped)
+    for (const stream of streams) {
+      let cursor = '0-0'
+      do {
+        const res = (await o.redis.xautoclaim(
+          stream,
+          o.group,
+          o.consumer,
+          claimIdleMs,
+          cursor,
+          'COUNT',
+          batch,
+        )) as [string, RawEntries, string[]?]
+        cursor = res[0]
+        done += await process(stream, res[1])
+      } while (cursor !== '0-0' && !stopped)
+    }
     return done
   }
 
@@ -130,7 +140,7 @@ export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
     while (!stopped) {
       try {
         if (!grouped) {
-          await ensureGroup()
+          await ensureGroups()
           grouped = true
         }
         if (Date.now() - lastClaim >= claimIdleMs / 2) {
@@ -146,18 +156,18 @@ export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
           'BLOCK',
           blockMs,
           'STREAMS',
-          o.stream,
-          '>',
+          ...streams,
+          ...streams.map(() => '>'),
         )) as [string, RawEntries][] | null
-        if (res) await process(res[0]![1])
+        for (const [stream, entries] of res ?? []) await process(stream, entries)
         backoff = 100
       } catch (err) {
         if (stopped) break
         o.onError?.(err, 'read')
         const msg = String((err as Error).message)
         // The stream or group vanished (Redis restarted empty, FLUSHALL): recreate and go on.
-        if (msg.includes('NOGROUP')) await ensureGroup().catch(() => {})
-        else o.log.warn({ stream: o.stream, group: o.group, err: msg }, 'stream consumer: read failed')
+        if (msg.includes('NOGROUP')) await ensureGroups().catch(() => {})
+        else o.log.warn({ stream: where, group: o.group, err: msg }, 'stream consumer: read failed')
         await new Promise((r) => setTimeout(r, backoff))
         backoff = Math.min(backoff * 2, 5000)
       }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loggedIn } from '../../test/factories.js'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { waitFor } from '../../test/support/ffmpeg.js'
-import { channels, users, videos } from '../db/schema/index.js'
+import { channelMembers, channels, users, videos } from '../db/schema/index.js'
 import { VIDEOS_QUEUE } from './jobs.js'
 import { mediaPaths } from './paths.js'
 import { sweepRetention } from './retention.js'
@@ -84,6 +84,40 @@ describe('/api/v1/videos', () => {
     expect(
       (await t.json('GET', `/api/v1/videos/${pub}`, undefined, { authorization: 'Bearer nope' })).status,
     ).toBe(401)
+  })
+
+  it("private videos play for the channel's members; a private channel's videos only for its audience", async () => {
+    const owner = await loggedIn(t.deps)
+    const member = await loggedIn(t.deps)
+    const stranger = await loggedIn(t.deps)
+    const name = owner.user.username
+    const [ch] = await t.deps.db.select().from(channels).where(eq(channels.ownerId, owner.user.id))
+    await t.deps.db.insert(channelMembers).values({ channelId: ch!.id, userId: member.user.id })
+    const replay = await videoOf(owner.user, { visibility: 'private' })
+    const open = await videoOf(owner.user)
+    const ids = async (auth?: Record<string, string>) =>
+      (
+        (await (await t.json('GET', `/api/v1/channels/${name}/videos`, undefined, auth)).json()) as {
+          id: string
+        }[]
+      )
+        .map((v) => v.id)
+        .sort()
+    // A public channel with a members-only replay.
+    expect(await ids(member.auth)).toEqual([replay, open].sort())
+    expect(await ids(stranger.auth)).toEqual([open])
+    expect((await t.json('GET', `/api/v1/videos/${replay}`, undefined, member.auth)).status).toBe(200)
+    expect((await t.json('GET', `/api/v1/videos/${replay}`, undefined, stranger.auth)).status).toBe(404)
+    // The channel turns private: its videos (inheriting) go with it, for everyone but its audience.
+    await t.deps.db.update(channels).set({ visibility: 'private' }).where(eq(channels.id, ch!.id))
+    const listed = await t.json('GET', `/api/v1/channels/${name}/videos`)
+    expect(listed.status).toBe(404)
+    expect((await t.json('GET', `/api/v1/videos/${open}`, undefined, stranger.auth)).status).toBe(404)
+    expect((await t.json('GET', `/api/v1/videos/${open}`, undefined, member.auth)).status).toBe(200)
+    expect(await ids(member.auth)).toEqual([replay, open].sort())
+    // Unless a video says otherwise.
+    await t.json('PATCH', `/api/v1/videos/${open}`, { visibility: 'public' }, owner.auth)
+    expect((await t.json('GET', `/api/v1/videos/${open}`)).status).toBe(200)
   })
 
   it('lets the owner or an admin rename and re-scope a video, nobody else', async () => {

@@ -9,6 +9,7 @@ import { and, desc, eq } from 'drizzle-orm'
 import { type Channel, channels, type Video, type Visibility, videos } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
 import { ForbiddenError, NotFoundError } from '../http/errors.js'
+import { watchableChannel } from '../visibility/access.js'
 import { canListVideo, canWatchVideo, effectiveVisibility, isChannelManager, type Viewer } from './access.js'
 import { type MediaPaths, mediaPaths, VOD_FILES, vodUrl } from './paths.js'
 
@@ -58,7 +59,8 @@ const visibleState = (v: Video, ch: Channel, viewer: Viewer) =>
   v.status === 'ready' || isChannelManager(viewer, ch)
 
 export async function listVideos(d: D, name: string, viewer: Viewer, limit: number): Promise<VideoView[]> {
-  const [ch] = await d.db.select().from(channels).where(eq(channels.name, name))
+  // A channel the viewer may not watch lists nothing, exactly like a channel that does not exist.
+  const ch = await watchableChannel(d.db, viewer, name)
   if (!ch) throw new NotFoundError('channel')
   const rows = await d.db
     .select()
@@ -66,9 +68,10 @@ export async function listVideos(d: D, name: string, viewer: Viewer, limit: numb
     .where(eq(videos.channelId, ch.id))
     .orderBy(desc(videos.recordedAt))
     .limit(limit)
-  return rows
-    .filter((v) => visibleState(v, ch, viewer) && canListVideo(viewer, v, ch))
-    .map((v) => toView(v, ch, viewer))
+  const shown = await Promise.all(
+    rows.map(async (v) => visibleState(v, ch, viewer) && (await canListVideo(d.db, viewer, v, ch))),
+  )
+  return rows.filter((_, i) => shown[i]).map((v) => toView(v, ch, viewer))
 }
 
 async function load(d: D, id: string) {
@@ -82,7 +85,11 @@ async function load(d: D, id: string) {
 
 export async function getVideo(d: D, id: string, viewer: Viewer): Promise<VideoView> {
   const row = await load(d, id)
-  if (!row || !visibleState(row.video, row.channel, viewer) || !canWatchVideo(viewer, row.video, row.channel))
+  if (
+    !row ||
+    !visibleState(row.video, row.channel, viewer) ||
+    !(await canWatchVideo(d.db, viewer, row.video, row.channel))
+  )
     throw new NotFoundError('video')
   return toView(row.video, row.channel, viewer)
 }
@@ -90,7 +97,7 @@ export async function getVideo(d: D, id: string, viewer: Viewer): Promise<VideoV
 async function managed(d: D, id: string, viewer: Exclude<Viewer, null>) {
   const row = await load(d, id)
   // Someone who may watch it learns it exists anyway; everyone else gets 404.
-  if (!row || !canWatchVideo(viewer, row.video, row.channel)) throw new NotFoundError('video')
+  if (!row || !(await canWatchVideo(d.db, viewer, row.video, row.channel))) throw new NotFoundError('video')
   if (!isChannelManager(viewer, row.channel)) throw new ForbiddenError('not your video')
   return row
 }

@@ -6,7 +6,7 @@
 import type { Context } from 'hono'
 import { Hono } from 'hono'
 import { getCookie } from 'hono/cookie'
-import { getChannel, listChannels } from '../channels/service.js'
+import { getChannel, listChannels, privateChannelShell } from '../channels/service.js'
 import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/env.js'
 import { AppError } from '../http/errors.js'
@@ -93,7 +93,13 @@ export const webRoutes = (deps: Deps) => {
           if (err instanceof AppError && err.code === 'NOT_FOUND') return null
           throw err
         })
-        if (!channel) return page(c, <NotFoundPage ctx={ctx} what={name} />, { status: 404 })
+        if (!channel) {
+          // A private channel: the page is a shell (no title, state or counts) that the page
+          // module fills in for a signed-in viewer who may watch (the server cannot tell who).
+          const shell = await privateChannelShell(deps, name)
+          if (!shell) return page(c, <NotFoundPage ctx={ctx} what={name} />, { status: 404 })
+          return page(c, <ChannelPage ctx={ctx} channel={shell} now={deps.now()} />)
+        }
         // What anyone may see (the page is rendered without the caller's token).
         const videos = await listVideos(deps, name, null, 24)
         return page(c, <ChannelPage ctx={ctx} channel={channel} now={deps.now()} videos={videos} />)

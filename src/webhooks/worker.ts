@@ -72,6 +72,8 @@ export function createWebhookWorker(o: {
   >
   pollMs?: number
   onError?: (err: unknown) => void
+  /** Every attempt that reached an answer or failed on its own (not cut short by our shutdown). */
+  onAttempt?: (delivered: boolean) => void
 }): WebhookWorker {
   const { sql, db, log } = o
   const inflight = new Set<Promise<void>>()
@@ -236,7 +238,10 @@ export function createWebhookWorker(o: {
     try {
       // Cut short by our own shutdown: not the receiver's failure (it may still have got it).
       if (r.error === 'aborted' && shutdown.signal.aborted) await release(row)
-      else await record(row, r)
+      else {
+        o.onAttempt?.(r.ok)
+        await record(row, r)
+      }
     } catch (err) {
       // The lease runs out and the row is attempted again: at least once, never lost.
       o.onError?.(err)

@@ -16,7 +16,7 @@ import {
   playlistAdvances,
   sessionEvents,
 } from '../support/live-helpers.js'
-import { type RedisClusterHandle, startRedisCluster } from '../support/redis-cluster.js'
+import { type RedisClusterHandle, startRedisCluster } from '../../scripts/lib/redis-cluster.js'
 import { type Stack, startStack } from '../support/stack.js'
 
 let cluster: RedisClusterHandle

@@ -10,6 +10,7 @@ import { createUser, PASSWORD } from '../factories.js'
 import { launchBrowser, screenshot, seriousProblems } from '../support/browser.js'
 import { startPublisher, waitFor } from '../support/ffmpeg.js'
 import { broadcaster, channelStatus } from '../support/live-helpers.js'
+import { sample } from '../support/prom.js'
 import { type Stack, startStack } from '../support/stack.js'
 import { type Receiver, startReceiver } from '../support/webhook-receiver.js'
 
@@ -67,6 +68,17 @@ describe('webhooks from a real broadcast', () => {
     expect(events.at(-1)!.data.reason).toBe('publisher_left')
     // Never a secret in the app's log.
     expect(stack.appLogs()).not.toContain(secret.slice(6))
+    // Counted in the app's metrics: three delivered attempts, nothing left pending.
+    await waitFor(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${stack.apps[0]!.port}/metrics`)).text()
+        return (
+          sample(text, 'live_webhook_attempts_total', { outcome: 'delivered' }) === 3 &&
+          sample(text, 'live_webhook_pending_deliveries') === 0
+        )
+      },
+      { what: 'webhook metrics' },
+    )
   })
 
   it('the dashboard adds an endpoint (secret shown once), sends a test and shows the delivery', async () => {

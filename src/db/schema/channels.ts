@@ -1,8 +1,13 @@
 /** @module db/schema/channels — one channel per user, named after the username; title and chat rules. */
 import { sql } from 'drizzle-orm'
-import { boolean, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import { boolean, integer, pgEnum, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
 import { createdAt, updatedAt } from '../columns.js'
 import { users } from './users.js'
+
+/** Who may watch (issue 14): public, unlisted (by link, not listed), private (owner, mods, admins, members). */
+export const channelVisibility = pgEnum('channel_visibility', ['public', 'unlisted', 'private'])
+// Named apart from the videos schema's `Visibility` (the same union) so both can be re-exported.
+export type ChannelVisibility = (typeof channelVisibility.enumValues)[number]
 
 export const channels = pgTable(
   'channels',
@@ -21,6 +26,7 @@ export const channels = pgTable(
     blockedTerms: text('blocked_terms').array().notNull().default(sql`'{}'::text[]`),
     /** Broadcasts become videos (videos/) when on. */
     record: boolean('record').notNull().default(false),
+    visibility: channelVisibility('visibility').notNull().default('public'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -3,6 +3,7 @@
 export * from './api-tokens.js'
 export * from './audit-events.js'
 export * from './auth-sessions.js'
+export * from './channel-members.js'
 export * from './channels.js'
 export * from './chat.js'
 export * from './email-tokens.js'

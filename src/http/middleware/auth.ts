@@ -11,7 +11,7 @@ import { verifyApiToken } from '../../api-tokens/service.js'
 import { looksLikeApiToken } from '../../api-tokens/token.js'
 import { users } from '../../db/schema/index.js'
 import type { Deps } from '../../deps.js'
-import type { AuthEnv, AuthUser } from '../env.js'
+import type { AppEnv, AuthEnv, AuthUser } from '../env.js'
 import {
   EmailNotVerifiedError,
   ForbiddenError,
@@ -75,5 +75,22 @@ export const requireVerified = (deps: Deps) =>
 export const requireAdmin = () =>
   createMiddleware<AuthEnv>(async (c, next) => {
     if (c.var.user.role !== 'admin') throw new ForbiddenError('admins only')
+    await next()
+  })
+
+/**
+ * For public routes that show more to some callers (a private channel to those who may watch):
+ * no Authorization header is an anonymous viewer; a header that fails is 401 (so a client
+ * refreshes its token rather than silently seeing less), and a token needs `access`.
+ */
+export const optionalUser = (deps: Deps, access: Access) =>
+  createMiddleware<AppEnv & { Variables: { viewer: AuthUser | null } }>(async (c, next) => {
+    const header = c.req.header('authorization')
+    let viewer: AuthUser | null = null
+    if (header !== undefined) {
+      viewer = await authenticate(deps, header, c.var.clientIp)
+      assertAccess(viewer, access)
+    }
+    c.set('viewer', viewer)
     await next()
   })

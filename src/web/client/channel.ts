@@ -11,6 +11,7 @@ import { ChatSocket, type Identity, type ServerFrame, type StreamStatus, type Yo
 import { ChatView, type ModAction } from './chat-view.js'
 import { h, must, pageData } from './dom.js'
 import { initNav } from './nav.js'
+import { createPlaybackGrant } from './playback-grant.js'
 import { createPlayer } from './player.js'
 import { getSession } from './session.js'
 
@@ -36,7 +37,12 @@ let identity: Identity = 'anonymous'
 
 // ---- player and live state -------------------------------------------------------------------
 
-const player = createPlayer(video, data.channel.playback.hls, data.hlsWorker, {
+// A private channel plays only under a grant for the signed-in viewer (the server rendered a
+// shell without its state: it cannot know who is looking).
+const isPrivate = data.channel.visibility === 'private'
+const grant = isPrivate ? createPlaybackGrant(name) : null
+const source = grant ? { src: grant.src, rewriteUrl: grant.rewrite } : data.channel.playback.hls
+const player = createPlayer(video, source, data.hlsWorker, {
   onWaiting: (waiting) => watch.classList.toggle('is-waiting', waiting),
   onMuted: (muted) => {
     unmute.hidden = !muted || video.paused
@@ -64,7 +70,7 @@ setInterval(tickUptime, 1000)
 
 async function refreshChannel(): Promise<void> {
   try {
-    const ch = await api<ChannelView>(`/api/v1/channels/${name}`, { auth: false })
+    const ch = await api<ChannelView>(`/api/v1/channels/${name}`, { auth: isPrivate })
     since = ch.startedAt ? Date.parse(ch.startedAt) : since
     titleEl.textContent = ch.title || (ch.live ? 'Live now' : 'No stream title yet')
     tickUptime()
@@ -321,6 +327,20 @@ async function initFollow(): Promise<void> {
 
 // ---- start -------------------------------------------------------------------------------------
 
-if (status !== 'offline') setStatus(status, undefined, true)
-void socket.connect()
+async function start(): Promise<void> {
+  if (grant && !(await grant.ready())) {
+    // Not a member (or signed out): nothing to play and no chat to join.
+    must('#offline-overlay .player-overlay-text').replaceChildren(
+      'This channel is private: only its members can watch. ',
+      h('a', { href: `/login?next=${encodeURIComponent(`/c/${name}`)}` }, 'Log in'),
+    )
+    chatStatus.textContent = 'This chat is for members only.'
+    return
+  }
+  if (isPrivate) void refreshChannel()
+  if (status !== 'offline') setStatus(status, undefined, true)
+  void socket.connect()
+}
+
+void start()
 void initFollow()

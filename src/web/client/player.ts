@@ -24,12 +24,17 @@ export type Player = { start(): void; stop(): void; readonly engine: 'hls.js' | 
 
 const RESTART_DELAY_MS = 2000
 
+/** Where to play from, read at each (re)start; `rewriteUrl` re-points every request (a renewed grant). */
+export type PlayerSource = { src(): string; rewriteUrl?(url: string): string }
+
 export function createPlayer(
   video: HTMLVideoElement,
-  src: string,
+  source: string | PlayerSource,
   worker: string | null,
   events: PlayerEvents,
 ): Player {
+  const { src, rewriteUrl } =
+    typeof source === 'string' ? { src: () => source, rewriteUrl: undefined } : source
   const forceNative = new URLSearchParams(location.search).get('player') === 'native'
   const native = video.canPlayType('application/vnd.apple.mpegurl') !== ''
   const engine = !forceNative && Hls.isSupported() ? 'hls.js' : native ? 'native' : 'none'
@@ -86,6 +91,9 @@ export function createPlayer(
         maxLiveSyncPlaybackRate: 1.5,
         liveDurationInfinity: true,
         maxBufferLength: 10,
+        ...(rewriteUrl
+          ? { xhrSetup: (xhr: XMLHttpRequest, url: string) => xhr.open('GET', rewriteUrl(url), true) }
+          : {}),
         backBufferLength: 10,
         // The first playlist appears about a second after a publish starts: keep asking.
         manifestLoadPolicy: {
@@ -99,10 +107,10 @@ export function createPlayer(
       })
       hls.on(Events.ERROR, onError)
       hls.on(Events.MANIFEST_PARSED, play)
-      hls.loadSource(src)
+      hls.loadSource(src())
       hls.attachMedia(video)
     } else if (engine === 'native') {
-      video.src = src
+      video.src = src()
       play()
     }
   }

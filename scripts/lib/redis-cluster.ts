@@ -1,5 +1,5 @@
 /**
- * @module test/support/redis-cluster — a real Redis Cluster on loopback: `masters` cluster-enabled
+ * @module redis-cluster — a real Redis Cluster on loopback: `masters` cluster-enabled
  * redis-servers, each with `replicasPerMaster` replicas, joined by `redis-cli --cluster create`.
  * Nodes are started and stopped by PID; nothing outside the test's own temp directory is touched.
  */
@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { freePort, waitUntil } from '../../scripts/lib/proc.js'
-import { type RedisHandle, startRedis } from '../../scripts/lib/redis.js'
+import { freePort, waitUntil } from './proc.js'
+import { type RedisHandle, startRedis } from './redis.js'
 
 const run = promisify(execFile)
 
