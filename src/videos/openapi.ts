@@ -1,5 +1,6 @@
 /** @module videos/openapi — the video endpoints' entries in the OpenAPI document (http/openapi.ts). */
 import type { z } from 'zod'
+import { PlaybackTokenBody } from '../visibility/schemas.js'
 import { PatchVideoBody } from './schemas.js'
 
 type Op = {
@@ -53,6 +54,21 @@ export const videoOpenApiOps: Record<string, Record<string, Op>> = {
       auth: true,
       params: ['id'],
       ok: 204,
+    },
+  },
+  '/api/v1/videos/{id}/playback-tokens': {
+    post: {
+      tag: 'videos',
+      summary:
+        'A short-lived playback grant for a video the caller may watch: `{token, expiresAt, playbackUrl}`',
+      description:
+        '`playbackUrl` (`/vod/t/<token>/<id>/index.m3u8`) plays in VLC or ffplay as it is; nginx checks the grant on ' +
+        'every request under it. Needed for private videos only. Body `{ttlS?}` as for channel grants. ' +
+        'With API tokens, needs the scope `channel:read`.',
+      auth: true,
+      params: ['id'],
+      body: PlaybackTokenBody,
+      ok: 201,
     },
   },
 }

@@ -10,7 +10,9 @@ import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/env.js'
 import { authenticate, requireUser } from '../http/middleware/auth.js'
 import { validate } from '../http/validate.js'
+import { PlaybackTokenBody } from '../visibility/schemas.js'
 import type { Viewer } from './access.js'
+import { grantVideoPlayback } from './playback.js'
 import { PatchVideoBody, VideoParam, VideosQuery } from './schemas.js'
 import { deleteVideo, getVideo, listVideos, updateVideo } from './service.js'
 
@@ -40,6 +42,23 @@ export const videoRoutes = (deps: Deps) =>
       c.header('Cache-Control', 'private, no-cache')
       return c.json(await getVideo(deps, c.req.valid('param').id, await viewerOf(deps, c)))
     })
+    .post(
+      '/:id/playback-tokens',
+      requireUser(deps, 'channel:read'),
+      validate('param', VideoParam),
+      validate('json', PlaybackTokenBody),
+      async (c) => {
+        const grant = await grantVideoPlayback(
+          deps,
+          c.var.user,
+          c.req.valid('param').id,
+          c.req.valid('json').ttlS,
+        )
+        // The grant is a bearer credential: no cache anywhere keeps it.
+        c.header('Cache-Control', 'no-store')
+        return c.json(grant, 201)
+      },
+    )
     .patch(
       '/:id',
       requireUser(deps, 'channel:write'),

@@ -86,6 +86,7 @@ const ACCESS: Record<string, Access> = {
   'DELETE /api/v1/webhooks/:id': 'webhooks:write',
   'PATCH /api/v1/videos/:id': 'channel:write',
   'DELETE /api/v1/videos/:id': 'channel:write',
+  'POST /api/v1/videos/:id/playback-tokens': 'channel:read',
   'POST /api/v1/webhooks/:id/rotate-secret': 'webhooks:write',
   'POST /api/v1/webhooks/:id/test': 'webhooks:write',
   'GET /api/v1/webhooks/:id/deliveries': 'webhooks:write',
