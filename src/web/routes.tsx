@@ -113,8 +113,10 @@ export const webRoutes = (deps: Deps) => {
               throw err
             })
           : null
-        if (!video) return page(c, <NotFoundPage ctx={ctx} what="this video" />, { status: 404 })
-        return page(c, <VideoPage ctx={ctx} video={video} />)
+        if (!VIDEO_ID.test(id)) return page(c, <NotFoundPage ctx={ctx} what="this video" />, { status: 404 })
+        // Not for anyone: private (the page module asks again as the signed-in viewer) or none —
+        // the same shell either way, so the answer tells a stranger nothing.
+        return page(c, <VideoPage ctx={ctx} video={video} videoId={id} />, { status: video ? 200 : 404 })
       })
       .get('/signup', (c) => page(c, <SignupPage ctx={ctxOf(c)} providers={providers} next={nextOf(c)} />))
       .get('/login', (c) => page(c, <LoginPage ctx={ctxOf(c)} providers={providers} next={nextOf(c)} />))

@@ -11,6 +11,7 @@ import { Queue } from 'bullmq'
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { channels, videos } from '../../src/db/schema/index.js'
+import { PASSWORD } from '../factories.js'
 import { launchBrowser, seriousProblems } from '../support/browser.js'
 import { startPublisher, waitFor } from '../support/ffmpeg.js'
 import { broadcaster, channelStatus, sessionsOf } from '../support/live-helpers.js'
@@ -102,6 +103,7 @@ const readyVideos = (name: string) =>
 const recordingsLeft = (channel: string) =>
   readdirSync(join(stack.mediaDir, 'recordings')).filter((n) => n.startsWith(`${channel}-`))
 
+let blip: { video: VideoJson; b: Awaited<ReturnType<typeof recordingChannel>> }
 let recorded: { video: VideoJson; b: Awaited<ReturnType<typeof recordingChannel>> }
 
 describe('recording a broadcast', () => {
@@ -204,6 +206,7 @@ describe('recording a broadcast', () => {
     const sessions = await sessionsOf(stack.deps, b.keyId)
     expect(sessions).toHaveLength(1)
     expect(list[0]!.sessionId).toBe(sessions[0]!.id)
+    blip = { video: list[0]!, b }
   })
 
   it('does not keep broadcasts of channels that do not record', async () => {
@@ -248,6 +251,63 @@ describe('the video page', () => {
         const v = document.querySelector('video')!
         return !v.seeking && v.currentTime > t + 0.3 && v.readyState >= 3
       }, target)
+      expect(seriousProblems(browser.problems)).toEqual([])
+    } finally {
+      await browser.close()
+    }
+  })
+})
+
+describe('a private video page', () => {
+  it('plays for its signed-in owner through a grant, with seeking; shows strangers a bare shell', async () => {
+    const { video, b } = blip
+    const patch = await fetch(`${stack.http}/api/v1/videos/${video.id}`, {
+      method: 'PATCH',
+      headers: { ...b.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ visibility: 'private' }),
+    })
+    expect(patch.status).toBe(200)
+    const anon = await fetch(`${stack.http}/v/${video.id}`, { headers: { accept: 'text/html' } })
+    expect(anon.status).toBe(404)
+    const html = await anon.text()
+    expect(html).toContain('private or does not exist')
+    expect(html).not.toContain(video.title)
+
+    const browser = await launchBrowser()
+    try {
+      const { page } = browser
+      const media: { path: string; status: number }[] = []
+      page.on('response', (r) => {
+        const path = new URL(r.url()).pathname
+        if (path.startsWith('/vod/')) media.push({ path, status: r.status() })
+      })
+      await page.goto(`${stack.http}/login`)
+      await page.fill('#f-email', b.user.email)
+      await page.fill('#f-password', PASSWORD)
+      await page.click('#login-form button[type="submit"]')
+      await page.waitForURL(`${stack.http}/dashboard`)
+      await page.goto(`${stack.http}/v/${video.id}`)
+      await page.waitForFunction(() => {
+        const v = document.querySelector('video')
+        return v !== null && Number.isFinite(v.duration) && v.duration > 5
+      })
+      await page.evaluate(() => {
+        const v = document.querySelector('video')!
+        v.muted = true
+        v.currentTime = v.duration - 2
+        return v.play()
+      })
+      await page.waitForFunction(() => {
+        const v = document.querySelector('video')!
+        return !v.seeking && v.currentTime > v.duration - 1.7 && v.readyState >= 3
+      })
+      expect(await page.textContent('#video-title')).toBe(video.title)
+      // Every media request carried the grant, and nginx let each through.
+      expect(media.length).toBeGreaterThan(1)
+      for (const m of media) {
+        expect(m.path).toMatch(new RegExp(`^/vod/t/[^/]+/${video.id}/`))
+        expect(m.status).toBeLessThan(300)
+      }
       expect(seriousProblems(browser.problems)).toEqual([])
     } finally {
       await browser.close()

@@ -7,7 +7,8 @@ import type { VideoView } from '../../videos/service.js'
 import { hueOf } from '../shared/format.js'
 import { Avatar, Document, type PageCtx, PageData } from './layout.js'
 
-export type VideoPageData = { video: VideoView; hlsWorker: string | null }
+/** `video` null: not visible to anyone; the page module retries as the signed-in viewer. */
+export type VideoPageData = { video: VideoView | null; videoId: string; hlsWorker: string | null }
 
 /** 75 → "1:15", 3725 → "1:02:05" */
 export function clock(totalS: number): string {
@@ -48,8 +49,14 @@ export const PastBroadcasts: FC<{ videos: VideoView[] }> = ({ videos }) =>
     </section>
   )
 
-export const VideoPage: FC<{ ctx: PageCtx; video: VideoView }> = ({ ctx, video: v }) => {
-  const data: VideoPageData = { video: v, hlsWorker: ctx.assets.url('hls.worker.js') }
+export const VideoPage: FC<{ ctx: PageCtx; video: VideoView | null; videoId: string }> = ({
+  ctx,
+  video,
+  videoId,
+}) => {
+  const data: VideoPageData = { video, videoId, hlsWorker: ctx.assets.url('hls.worker.js') }
+  if (!video) return <PrivateVideoShell ctx={ctx} data={data} />
+  const v = video
   return (
     <Document
       ctx={ctx}
@@ -100,3 +107,32 @@ export const VideoPage: FC<{ ctx: PageCtx; video: VideoView }> = ({ ctx, video: 
     </Document>
   )
 }
+
+/** A video only some may watch (or none): the module fills it in for a viewer who may. */
+const PrivateVideoShell: FC<{ ctx: PageCtx; data: VideoPageData }> = ({ ctx, data }) => (
+  <Document ctx={ctx} title="Video" entry="video">
+    <PageData data={data} />
+    <div class="watch watch-vod" id="watch" data-video={data.videoId}>
+      <section class="watch-main" aria-label="Video">
+        <div class="player" id="player">
+          {/* biome-ignore lint/a11y/useMediaCaption: a recorded broadcast has no caption track to offer */}
+          <video id="video" class="player-video" playsinline controls preload="metadata" hidden />
+          <div class="player-overlay" id="private-overlay">
+            <p class="player-overlay-title">This video is private or does not exist</p>
+            <p class="player-overlay-text">
+              If it was shared with you, <a href={`/login?next=/v/${data.videoId}`}>log in</a> to watch it.
+            </p>
+          </div>
+        </div>
+        <div class="channel-info">
+          <div class="channel-info-text">
+            <h1 class="channel-name" id="video-title">
+              Video
+            </h1>
+            <p class="channel-title" id="video-meta" />
+          </div>
+        </div>
+      </section>
+    </div>
+  </Document>
+)
