@@ -6,6 +6,7 @@
  */
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisClusterHandle, startRedisCluster } from '../../scripts/lib/redis-cluster.js'
 import { chatMessages } from '../../src/db/schema/index.js'
 import { chatter, type Frame, TestSocket } from '../chat-client.js'
 import { startPublisher, waitFor } from '../support/ffmpeg.js'
@@ -16,7 +17,6 @@ import {
   playlistAdvances,
   sessionEvents,
 } from '../support/live-helpers.js'
-import { type RedisClusterHandle, startRedisCluster } from '../../scripts/lib/redis-cluster.js'
 import { type Stack, startStack } from '../support/stack.js'
 
 let cluster: RedisClusterHandle
