@@ -15,6 +15,7 @@ import type { MediaPaths } from './paths.js'
 import { deleteVideoFiles } from './service.js'
 
 const DAY_MS = 86_400_000
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 export async function sweepRetention(d: {
   db: Db
@@ -51,11 +52,20 @@ export async function sweepRetention(d: {
     await deleteVideoFiles(d.paths, id)
   }
   if (expired.length) d.log.info({ deleted: expired.length }, 'videos: retention deleted expired videos')
-  // Scratch left by a remux whose process died (a finished one removes its own).
-  const scratch = await readdir(d.paths.work).catch(() => [] as string[])
-  for (const n of scratch) {
-    const st = await stat(join(d.paths.work, n)).catch(() => null)
-    if (st && d.now() - st.mtimeMs > DAY_MS) await rm(join(d.paths.work, n), { recursive: true, force: true })
+  // Leftovers no row or job will ever claim, once they are surely not in use: scratch of a remux
+  // whose process died, parts of a broadcast whose video failed or whose event never came, video
+  // directories of deleted channels (the rows went with the channel).
+  const known = new Set(rows.map((v) => v.id))
+  const stale = async (dir: string, isOrphan: (name: string) => boolean, olderThanMs: number) => {
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      if (!isOrphan(n)) continue
+      const st = await stat(join(dir, n)).catch(() => null)
+      if (st && d.now() - st.mtimeMs > olderThanMs) await rm(join(dir, n), { recursive: true, force: true })
+    }
   }
+  await stale(d.paths.work, () => true, DAY_MS)
+  // A part is written until its broadcast ends (48 h at most on any plan) and claimed minutes later.
+  await stale(d.paths.recordings, (n) => n.endsWith('.flv'), 3 * DAY_MS)
+  await stale(d.paths.videos, (n) => UUID.test(n) && !known.has(n), DAY_MS)
   return { deleted: expired.length }
 }

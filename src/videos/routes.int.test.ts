@@ -4,7 +4,7 @@
  * retention.
  */
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Queue } from 'bullmq'
 import { eq } from 'drizzle-orm'
@@ -197,7 +197,19 @@ describe('retention', () => {
         pro: { ...t.deps.config.PLAN_LIMITS.pro, retentionDays: 10, recordingHours: 2 },
       },
     }
+    // Leftovers: a channel's video directory whose row is gone, an unclaimed part, old scratch.
+    const orphanDir = join(paths.videos, randomUUID())
+    const orphanPart = join(paths.recordings, `${me.user.username}-1600000000.flv`)
+    const freshPart = join(paths.recordings, `${me.user.username}-1700000000.flv`)
+    for (const dir of [orphanDir, paths.recordings]) mkdirSync(dir, { recursive: true })
+    for (const f of [orphanPart, freshPart]) writeFileSync(f, 'FLV')
+    const old = new Date(now - 4 * day)
+    utimesSync(orphanDir, old, old)
+    utimesSync(orphanPart, old, old)
     await sweepRetention({ db: t.deps.db, log: t.deps.log, paths, config, now: () => now })
+    expect(existsSync(orphanDir)).toBe(false)
+    expect(existsSync(orphanPart)).toBe(false)
+    expect(existsSync(freshPart)).toBe(true)
     const [ch] = await t.deps.db.select().from(channels).where(eq(channels.ownerId, me.user.id))
     const left = await t.deps.db.select({ id: videos.id }).from(videos).where(eq(videos.channelId, ch!.id))
     expect(new Set(left.map((v) => v.id))).toEqual(new Set([fresh, older]))
