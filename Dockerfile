@@ -26,6 +26,12 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/public/build ./public/build
 COPY drizzle ./dist/drizzle
 COPY data ./dist/data
+# ffmpeg/ffprobe remux recordings into videos and grab thumbnails (src/videos). The media volume's
+# mount point belongs to the app, so a fresh volume does too; nginx (root) writes into it anyway.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /var/lib/live-ingest/media && chown node:node /var/lib/live-ingest/media
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.APP_PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

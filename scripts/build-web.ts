@@ -28,7 +28,7 @@ export type Manifest = {
   preload: Record<string, string[]>
 }
 
-const ENTRIES = ['home', 'channel', 'dashboard', 'account', 'analytics'] as const
+const ENTRIES = ['home', 'channel', 'dashboard', 'account', 'analytics', 'video'] as const
 
 /** hls.js's light build: no subtitles, alternate audio, DRM or CMCD, which a live channel never uses. */
 const hlsLight: esbuild.Plugin = {

@@ -24,6 +24,7 @@ import { metricsRoutes } from './metrics/routes.js'
 import { identityRoutes, oidcAuthRoutes } from './oidc/routes.js'
 import { rtmpHookRoutes } from './rtmp-hooks/routes.js'
 import { streamKeyRoutes } from './stream-keys/routes.js'
+import { channelVideoRoutes, videoRoutes } from './videos/routes.js'
 import { channelVisibilityRoutes, playbackAuthRoutes } from './visibility/routes.js'
 import { webNotFound, webRoutes } from './web/routes.js'
 import { webhookRoutes } from './webhooks/routes.js'
@@ -86,6 +87,8 @@ export function createApp(deps: Deps, opts: AppOptions = {}) {
   app.route('/internal', playbackAuthRoutes(deps))
   app.route('/api/v1/chat', chatRoutes(deps))
   app.route('/api/v1/webhooks', webhookRoutes(deps))
+  app.route('/api/v1/channels', channelVideoRoutes(deps))
+  app.route('/api/v1/videos', videoRoutes(deps))
   app.route('/ws', chatSocketRoutes(deps))
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(deps.config.PUBLIC_URL)))
   // Pages and their bundle (/, /c/:name, /signup, …, /assets/*): last, so no API path is shadowed.

@@ -28,7 +28,14 @@ const ingestNodes = z.string().transform((s, ctx) => {
   return nodes
 })
 
-const limits = (maxSessionS: number, maxStreamKeys: number, maxApiTokens = 5, maxWebhooks = 10) =>
+const limits = (
+  maxSessionS: number,
+  maxStreamKeys: number,
+  maxApiTokens = 5,
+  maxWebhooks = 10,
+  recordingHours = 10,
+  retentionDays = 7,
+) =>
   z
     .object({
       maxSessionS: z.number().int().min(10).default(maxSessionS),
@@ -36,8 +43,12 @@ const limits = (maxSessionS: number, maxStreamKeys: number, maxApiTokens = 5, ma
       /** Active (unrevoked, unexpired) personal access tokens per user. */
       maxApiTokens: z.number().int().min(0).max(1000).default(maxApiTokens),
       maxWebhooks: z.number().int().min(0).max(1000).default(maxWebhooks),
+      /** Hours of recorded video kept per channel; the oldest go first (videos/retention.ts). */
+      recordingHours: z.number().min(0).max(100_000).default(recordingHours),
+      /** Days a recorded video is kept; 0 keeps them until recordingHours pushes them out. */
+      retentionDays: z.number().int().min(0).max(36_500).default(retentionDays),
     })
-    .default({ maxSessionS, maxStreamKeys, maxApiTokens, maxWebhooks })
+    .default({ maxSessionS, maxStreamKeys, maxApiTokens, maxWebhooks, recordingHours, retentionDays })
 
 /** A loopback host: the only place a plain-http OIDC issuer is accepted (tests, a local Keycloak). */
 export function isLoopbackHost(hostname: string): boolean {
@@ -84,9 +95,9 @@ const oidcProviders = z
 
 /** Tiers as SaaS products tier them; `users.plan` picks one. */
 export const PlanLimitsSchema = z.object({
-  free: limits(4 * 3600, 3),
-  pro: limits(12 * 3600, 10),
-  premium: limits(48 * 3600, 50),
+  free: limits(4 * 3600, 3, 5, 10, 10, 7),
+  pro: limits(12 * 3600, 10, 5, 10, 100, 60),
+  premium: limits(48 * 3600, 50, 5, 10, 1000, 365),
 })
 export type PlanLimits = z.output<typeof PlanLimitsSchema>
 
@@ -251,6 +262,18 @@ export const ConfigSchema = z
     ANALYTICS_RETENTION_MINUTE_DAYS: seconds.max(36_500).default(30),
     ANALYTICS_RETENTION_HOUR_DAYS: seconds.max(36_500).default(396),
     ANALYTICS_RETENTION_DAY_DAYS: seconds.max(36_500).default(0),
+    // Recordings, videos and live thumbnails (videos/, README "Recording").
+    /**
+     * Shared with nginx (scripts/lib/nginx.ts mediaDir): recordings/ (nginx writes flv),
+     * videos/ (served at /vod/), thumbs/ (served at /thumbs/).
+     */
+    MEDIA_DIR: z.string().min(1).default('.run/nginx/media'),
+    /** How often live thumbnails are refreshed (0 = never). */
+    THUMBNAIL_INTERVAL_S: seconds.max(3600).default(30),
+    /** A remux job whose worker stopped renewing its lock (crash) is taken over after this. */
+    VIDEO_JOB_LOCK_S: seconds.min(2).max(3600).default(30),
+    /** Attempts per remux job (exponential backoff from 5 s) before the video is marked failed. */
+    VIDEO_JOB_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   })
   .transform((c, ctx) => {
     // Without SMTP the mailer prints mails, reset and confirmation links included, to the log:

@@ -34,6 +34,11 @@ import { createOutboxWorker } from './outbox/worker.js'
 import { createRedis } from './redis/client.js'
 import { createKeys } from './redis/keys.js'
 import { createPartitionedConsumer, partitionedLag, trimPartitions } from './redis/partitioned.js'
+import { createVideoJobs } from './videos/jobs.js'
+import { mediaPaths } from './videos/paths.js'
+import { createRecorder, VIDEOS_GROUP } from './videos/recorder.js'
+import { sweepRetention } from './videos/retention.js'
+import { createThumbnailRefresher } from './videos/thumbnails.js'
 import { webhookBacklog } from './webhooks/backlog.js'
 import { createWebhookEventHandler, WEBHOOKS_GROUP } from './webhooks/live-events.js'
 import { createSecretBox, secretKey } from './webhooks/secret.js'
@@ -190,6 +195,41 @@ export async function buildDeps(
       onError: (err) => metrics.storeError('webhooks', err),
       onAttempt: (delivered) => metrics.webhookAttempts.inc({ outcome: delivered ? 'delivered' : 'failed' }),
     })
+    // Videos: recordings become videos when a broadcast ends (the `videos` group), remuxed by
+    // BullMQ jobs that also refresh live thumbnails and enforce the plans' storage limits.
+    const paths = mediaPaths(config.MEDIA_DIR)
+    const videoJobs = createVideoJobs({
+      redis,
+      keys,
+      db,
+      log,
+      config,
+      paths,
+      sweepRetention: () => sweepRetention({ db, log, paths, config, now }),
+      refreshThumbnails: createThumbnailRefresher({
+        db,
+        log,
+        paths,
+        live,
+        ingestNodes: config.INGEST_NODES,
+        now,
+      }),
+    })
+    const onRecording = createRecorder({ db, log, paths, jobs: videoJobs })
+    const recorder = createPartitionedConsumer({
+      redis,
+      streams: keys.allEvents(),
+      group: VIDEOS_GROUP,
+      consumer,
+      handle: async (entry) => {
+        const data = entryData(entry.fields)
+        const event = data === null ? null : parseStreamEvent(data)
+        if (!event) return log.error({ id: entry.id }, 'videos: malformed event skipped')
+        await onRecording(event)
+      },
+      log,
+      onError: onError('videos'),
+    })
     const trim = every(
       60_000,
       () =>
@@ -205,6 +245,8 @@ export async function buildDeps(
       chatStore.start(),
       webhookEvents.start(),
       webhookSender.start(),
+      videoJobs.start(),
+      recorder.start(),
     ])
     return {
       outbox,
@@ -212,6 +254,8 @@ export async function buildDeps(
       chatStore,
       webhookEvents,
       webhookSender,
+      recorder,
+      videoJobs,
       async stop() {
         trim.stop()
         await Promise.all([
@@ -220,6 +264,8 @@ export async function buildDeps(
           chatStore.stop(),
           webhookEvents.stop(),
           webhookSender.stop(),
+          recorder.stop(),
+          videoJobs.stop(),
         ])
       },
     }

@@ -3,6 +3,8 @@
  * global-setup), with a fresh Redis key prefix per call so test files never see each other's keys.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { inject } from 'vitest'
 import { createApp } from '../src/app.js'
 import { type Config, loadConfig } from '../src/config.js'
@@ -30,6 +32,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     HOOK_SECRET: randomBytes(24).toString('base64url'),
     JWT_PRIVATE_KEY: testKeyPem(),
     PUBLIC_URL: 'http://localhost:8080',
+    // Never the repository's .run/: the video jobs write thumbnails there.
+    MEDIA_DIR: join(tmpdir(), 'live-test-media'),
     ...overrides,
   }
 }

@@ -161,7 +161,10 @@ async function run(what: string, url: string, headers?: Record<string, string>):
   const nginxS = cpuS(pids) - n0
   const a = process.cpuUsage(a0)
   const total = r.requests.total
-  if (r.non2xx > 0 || r.errors > 0) throw new Error(`bench: ${what}: ${r.non2xx} non-2xx, ${r.errors} errors, ${JSON.stringify(r.statusCodeStats)}`)
+  if (r.non2xx > 0 || r.errors > 0)
+    throw new Error(
+      `bench: ${what}: ${r.non2xx} non-2xx, ${r.errors} errors, ${JSON.stringify(r.statusCodeStats)}`,
+    )
   log(what, Math.round(r.requests.average), 'req/s')
   return {
     what,

@@ -78,6 +78,11 @@ export interface NginxOptions {
   edgeWorkers?: number
   /** Per-client-address limits on the public origin (nginx limit_req/limit_conn); see nginx/README.md. */
   limits?: EdgeLimits
+  /**
+   * Recordings, videos and live thumbnails (the app's MEDIA_DIR: recordings/, videos/, thumbs/),
+   * shared with the app; default <runDir>/media.
+   */
+  mediaDir?: string
 }
 
 export interface EdgeLimits {
@@ -348,6 +353,7 @@ function placeholders(opts: NginxOptions, role: NginxRole): Record<string, strin
     // Per role: two masters never share (or clean up) each other's temp files.
     TMP_DIR: join(runDir, 'tmp', role),
     HLS_DIR: join(runDir, 'hls'),
+    ...mediaDirs(opts.mediaDir === undefined ? join(runDir, 'media') : checkRunDir(opts.mediaDir)),
     NODE_ID: opts.nodeId,
     HOOK_SECRET: opts.hookSecret,
     RTMP_BIND: listenHost('rtmpBind', opts.rtmpBind ?? '127.0.0.1'),
@@ -373,6 +379,15 @@ function placeholders(opts: NginxOptions, role: NginxRole): Record<string, strin
       RTMPS_PORT: String(opts.rtmpsPort),
       RTMPS_UPSTREAM: rtmpsUpstream(opts.rtmpBind ?? '127.0.0.1', opts.rtmpPort),
     }),
+  }
+}
+
+/** The media subdirectories (videos/ in the app names the same ones, config MEDIA_DIR). */
+export function mediaDirs(mediaDir: string) {
+  return {
+    RECORD_DIR: join(mediaDir, 'recordings'),
+    VIDEOS_DIR: join(mediaDir, 'videos'),
+    THUMBS_DIR: join(mediaDir, 'thumbs'),
   }
 }
 
@@ -553,7 +568,10 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
   const runDir = resolve(opts.runDir)
   const hlsDir = join(runDir, 'hls')
   const logDir = join(runDir, 'logs')
-  const dirs = [hlsDir, logDir, ...NGINX_ROLES.map((role) => join(runDir, 'tmp', role))]
+  const media = Object.values(
+    mediaDirs(opts.mediaDir === undefined ? join(runDir, 'media') : resolve(opts.mediaDir)),
+  )
+  const dirs = [hlsDir, logDir, ...media, ...NGINX_ROLES.map((role) => join(runDir, 'tmp', role))]
   for (const dir of dirs) mkdirSync(dir, { recursive: true })
   for (const [role, config] of configs) {
     const path = nginxFiles(runDir, role).config

@@ -40,6 +40,7 @@ describe('/api/v1/channels', () => {
       startedAt: null,
       viewers: 0,
       playback: { hls: `/hls/${u.username}/index.m3u8` },
+      record: false,
     })
   })
 
@@ -73,6 +74,23 @@ describe('/api/v1/channels', () => {
       (await t.json('PATCH', `/api/v1/channels/${me.user.username}`, { title: 'x' }, other.auth)).status,
     ).toBe(403)
     expect((await t.json('PATCH', `/api/v1/channels/${me.user.username}`, { title: 'x' })).status).toBe(401)
+  })
+
+  it('lets the owner turn recording on and off (record), and nothing else', async () => {
+    const me = await loggedIn(t.deps)
+    const other = await loggedIn(t.deps)
+    const path = `/api/v1/channels/${me.user.username}`
+    const on = await t.json('PATCH', path, { record: true }, me.auth)
+    expect(await on.json()).toMatchObject({ record: true, title: '' })
+    expect((await (await t.json('GET', path)).json()).record).toBe(true)
+    expect((await t.json('PATCH', path, { record: false }, other.auth)).status).toBe(403)
+    const empty = await t.json('PATCH', path, {}, me.auth)
+    expect(empty.status).toBe(422)
+    expect((await empty.json()).code).toBe('VALIDATION')
+    expect((await t.json('PATCH', path, { record: 'yes' }, me.auth)).status).toBe(422)
+    expect(await (await t.json('PATCH', path, { record: false }, me.auth)).json()).toMatchObject({
+      record: false,
+    })
   })
 
   it('shows the owner the session history', async () => {

@@ -10,6 +10,8 @@ export const PatchChannelBody = z
   .object({
     title: z.string().trim().max(140).optional(),
     visibility: z.enum(['public', 'unlisted', 'private']).optional(),
+    /** Broadcasts become videos (videos/). */
+    record: z.boolean().optional(),
   })
-  .refine((b) => b.title !== undefined || b.visibility !== undefined, 'give a title or a visibility')
+  .refine((b) => Object.values(b).some((v) => v !== undefined), 'give a title, a visibility or record')
 export const SessionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) })

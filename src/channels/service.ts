@@ -23,6 +23,8 @@ export type ChannelView = {
   startedAt: string | null
   viewers: number
   playback: { hls: string }
+  /** Broadcasts become videos (videos/). */
+  record: boolean
 }
 
 /** The playback path is built from the channel name only: the stream key can never reach it. */
@@ -40,6 +42,7 @@ function toView(ch: Channel, entry: LiveEntry | null, viewers: number): ChannelV
     startedAt: entry ? new Date(entry.startedAt).toISOString() : null,
     viewers,
     playback: { hls: playbackPath(ch.name) },
+    record: ch.record,
   }
 }
 
@@ -61,7 +64,7 @@ export async function privateChannelShell(deps: Pick<Deps, 'db'>, name: string):
     .select()
     .from(channels)
     .where(and(eq(channels.name, name), eq(channels.visibility, 'private')))
-  return ch ? toView({ ...ch, title: '' }, null, 0) : null
+  return ch ? toView({ ...ch, title: '', record: false }, null, 0) : null
 }
 
 export async function listChannels(
@@ -111,7 +114,7 @@ export async function updateChannel(
   deps: Deps,
   name: string,
   user: { id: string; role: string },
-  patch: { title?: string; visibility?: ChannelVisibility },
+  patch: { title?: string; visibility?: ChannelVisibility; record?: boolean },
 ) {
   const ch = await ownedChannel(deps, name, user)
   await deps.db.update(channels).set(patch).where(eq(channels.id, ch.id))

@@ -14,6 +14,7 @@ import { CreateTokenBody } from '../api-tokens/schemas.js'
 import { PatchChannelBody } from '../channels/schemas.js'
 import { chatOpenApiOps } from '../chat/openapi.js'
 import { CreateKeyBody } from '../stream-keys/schemas.js'
+import { videoOpenApiOps } from '../videos/openapi.js'
 import { visibilityOpenApiOps } from '../visibility/openapi.js'
 import { webhookOpenApiOps } from '../webhooks/openapi.js'
 
@@ -232,7 +233,8 @@ const OPS: Record<string, Record<string, Op>> = {
     },
     patch: {
       tag: 'channels',
-      summary: 'Update the title and/or visibility: public, unlisted (by link, not listed), private (owner)',
+      summary:
+        'Update the title, visibility (public, unlisted: by link, not listed; private) and/or `record` (broadcasts become videos) (owner)',
       auth: true,
       params: ['name'],
       body: PatchChannelBody,
@@ -352,6 +354,7 @@ const OPS: Record<string, Record<string, Op>> = {
   },
   ...chatOpenApiOps,
   ...webhookOpenApiOps,
+  ...videoOpenApiOps,
   ...visibilityOpenApiOps,
 }
 

@@ -40,6 +40,7 @@
  * | bo:<policy>:<id>                           | hash    | n, last, until: backoff after failures (rate-limit/); PEXPIRE = forget window |
  * | chat:ticket:<sha256(ticket)>               | string  | {userId, sid}; PX = CHAT_TICKET_TTL_S, deleted on first use (GETDEL) |
  * | viewers:uniq:<sessionId>                   | hll     | unique viewers of one stream session; EXPIRE 2 days |
+ * | {bull}:<queue>:…                          | BullMQ  | the job queues of videos/jobs.ts (`videos`, `thumbnails`): BullMQ's own keys under one hash tag, so each queue's scripts stay in one slot; completed jobs kept 7 days, failed 30 |
  * | ws:ip:{<addr>}                             | zset    | open WebSockets of one client address, all instances (chat/admission.ts): member connection id, score = expiry ms, re-added by each instance's presence heartbeat; PEXPIRE 2 × PRESENCE_TTL_S |
  * | an:{pN}:viewers:<channel>                  | zset    | HLS viewers of the channel (analytics/): member viewer id (salted hash), score = last segment ms; the 5-minute view rule and concurrent counts; members older than 5 min removed each flush; PEXPIRE 10 min |
  * | an:{pN}:uniq:<channel>:<h|d|s>:<id>        | hll     | distinct HLS viewers of an hour / day (id = start ms) / stream session; copied to Postgres each flush; EXPIRE 3 h / 2 days / 2 days |
@@ -114,6 +115,8 @@ export function createKeys(prefix = '', partitions = DEFAULT_PARTITIONS) {
     analyticsSiteUnique: (dayMs: number) => `${p}an:{site}:uniq:d:${dayMs}`,
     analyticsSiteTmp: (id: string) => `${p}an:{site}:tmp:${id}`,
     analyticsSalt: (day: string) => `${p}an:salt:${day}`,
+    /** BullMQ's `prefix` option (videos/jobs.ts): every queue's keys under the `{bull}` tag. */
+    bull: () => `${p}{bull}`,
   }
 }
 

@@ -10,6 +10,7 @@
 import { eq } from 'drizzle-orm'
 import { channels, users } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
+import { checkVideoPlayback, parseVodUri } from '../videos/playback.js'
 import { mayWatch, type Viewer } from './access.js'
 import { verifyPlaybackGrant } from './playback-token.js'
 
@@ -37,6 +38,9 @@ export async function checkPlayback(
 ): Promise<PlaybackVerdict> {
   const cacheS = deps.config.PLAYBACK_AUTH_CACHE_S
   const deny = (status: 401 | 403): PlaybackVerdict => ({ status, cacheControl: `max-age=${cacheS}` })
+  // Video files: the same check on a video's rules (videos/playback.ts).
+  const vod = parseVodUri(originalUri)
+  if (vod) return checkVideoPlayback(deps, vod)
   const target = parsePlaybackUri(originalUri)
   if (!target) return deny(403)
   const [ch] = await deps.db

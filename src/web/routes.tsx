@@ -10,6 +10,7 @@ import { getChannel, listChannels, privateChannelShell } from '../channels/servi
 import type { Deps } from '../deps.js'
 import type { AppEnv } from '../http/env.js'
 import { AppError } from '../http/errors.js'
+import { getVideo, listVideos } from '../videos/service.js'
 import { createAssets, serveAssets } from './assets.js'
 import {
   ForgotPasswordPage,
@@ -25,11 +26,13 @@ import { HomePage, LiveGrid } from './pages/home.js'
 import { FAVICON_SVG } from './pages/icons.js'
 import type { PageCtx } from './pages/layout.js'
 import { NotFoundPage } from './pages/not-found.js'
+import { VideoPage } from './pages/videos.js'
 import { safeNext } from './shared/format.js'
 
 /** Set by the browser at login (client/session.ts); a display hint, see PageCtx.user. */
 export const USER_HINT_COOKIE = 'live_user'
 const NAME_RE = /^[a-z0-9_]{3,24}$/
+const VIDEO_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const LIVE_LIMIT = 60
 
 type PageOpts = { status?: 200 | 404; secretInUrl?: boolean }
@@ -98,7 +101,23 @@ export const webRoutes = (deps: Deps) => {
           if (!shell) return page(c, <NotFoundPage ctx={ctx} what={name} />, { status: 404 })
           return page(c, <ChannelPage ctx={ctx} channel={shell} now={deps.now()} />)
         }
-        return page(c, <ChannelPage ctx={ctx} channel={channel} now={deps.now()} />)
+        // What anyone may see (the page is rendered without the caller's token).
+        const videos = await listVideos(deps, name, null, 24)
+        return page(c, <ChannelPage ctx={ctx} channel={channel} now={deps.now()} videos={videos} />)
+      })
+      .get('/v/:id', async (c) => {
+        const ctx = ctxOf(c)
+        const id = c.req.param('id')
+        const video = VIDEO_ID.test(id)
+          ? await getVideo(deps, id, null).catch((err: unknown) => {
+              if (err instanceof AppError && err.code === 'NOT_FOUND') return null
+              throw err
+            })
+          : null
+        if (!VIDEO_ID.test(id)) return page(c, <NotFoundPage ctx={ctx} what="this video" />, { status: 404 })
+        // Not for anyone: private (the page module asks again as the signed-in viewer) or none —
+        // the same shell either way, so the answer tells a stranger nothing.
+        return page(c, <VideoPage ctx={ctx} video={video} videoId={id} />, { status: video ? 200 : 404 })
       })
       .get('/signup', (c) => page(c, <SignupPage ctx={ctxOf(c)} providers={providers} next={nextOf(c)} />))
       .get('/login', (c) => page(c, <LoginPage ctx={ctxOf(c)} providers={providers} next={nextOf(c)} />))
@@ -119,7 +138,7 @@ export const webRoutes = (deps: Deps) => {
   )
 }
 
-const NOT_PAGES = /^\/(api|hooks|ws|hls|assets|\.well-known)(\/|$)/
+const NOT_PAGES = /^\/(api|hooks|ws|hls|vod|thumbs|assets|\.well-known)(\/|$)/
 
 /** An HTML 404 for a browser navigating to an unknown page; null for API clients (problem+json). */
 export function webNotFound(deps: Deps) {

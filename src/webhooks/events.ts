@@ -14,6 +14,8 @@ export const WEBHOOK_EVENTS = [
   'stream.resumed',
   'stream.offline',
   'follow.created',
+  'video.ready',
+  'stream.thumbnail',
   'webhook.test',
 ] as const
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number]
@@ -30,6 +32,17 @@ export type WebhookEventData = {
   'stream.offline': StreamData & { endedAt: string; reason: string }
   'follow.created': { channel: string; follower: { id: string; username: string }; followedAt: string }
   'webhook.test': { endpointId: string; message: string }
+  'video.ready': {
+    id: string
+    channel: string
+    sessionId: string
+    title: string
+    durationS: number
+    playbackUrl: string
+    downloadUrl: string
+    thumbnailUrl: string
+  }
+  'stream.thumbnail': { channel: string; sessionId: string; thumbnailUrl: string }
 }
 
 export type WebhookEvent<T extends WebhookEventType = WebhookEventType> = {

@@ -6,6 +6,7 @@
  */
 import { eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisClusterHandle, startRedisCluster } from '../../scripts/lib/redis-cluster.js'
 import { chatMessages } from '../../src/db/schema/index.js'
 import { chatter, type Frame, TestSocket } from '../chat-client.js'
 import { startPublisher, waitFor } from '../support/ffmpeg.js'
@@ -16,7 +17,6 @@ import {
   playlistAdvances,
   sessionEvents,
 } from '../support/live-helpers.js'
-import { type RedisClusterHandle, startRedisCluster } from '../../scripts/lib/redis-cluster.js'
 import { type Stack, startStack } from '../support/stack.js'
 
 let cluster: RedisClusterHandle
@@ -44,6 +44,36 @@ const liveOn = (http: string, channel: string) =>
     timeoutMs: 20_000,
     what: `${channel} live`,
   })
+
+describe('recordings on a Redis Cluster', () => {
+  it('makes a video of a broadcast on the second node (BullMQ queues in one slot each)', async () => {
+    const b = await broadcaster(stack.deps)
+    const patch = await fetch(`${stack.http}/api/v1/channels/${b.channel}`, {
+      method: 'PATCH',
+      headers: { ...b.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ record: true }),
+    })
+    expect(patch.status).toBe(200)
+    const pub = startPublisher({ url: `${stack.nodes[1]!.rtmp}/${b.key}`, durationS: 4 })
+    await liveOn(stack.nodes[1]!.http, b.channel)
+    await pub.exited
+    const video = await waitFor(
+      async () => {
+        const list = (await (await fetch(`${appUrl(0)}/api/v1/channels/${b.channel}/videos`)).json()) as {
+          status: string
+          durationS: number
+          playbackUrl: string
+        }[]
+        return list.find((v) => v.status === 'ready') ?? null
+      },
+      { timeoutMs: 60_000, what: 'the video ready' },
+    )
+    expect(video.durationS).toBeGreaterThan(2)
+    // Served by either node's edge: the media directory is shared.
+    for (const node of stack.nodes)
+      expect((await fetch(`${node.http}${video.playbackUrl}`)).status, node.id).toBe(200)
+  })
+})
 
 describe('two app instances and two ingest nodes on a Redis Cluster', () => {
   it('runs channels on both nodes, with chat and viewer counts correct across instances', async () => {

@@ -32,6 +32,8 @@ export type AppInstance = {
   /** Kills the instance (SIGKILL for a crash); in-process instances shut down instead. */
   kill(signal?: NodeJS.Signals): Promise<void>
   start(): Promise<void>
+  /** The process serving it (this one for in-process instances). */
+  pid(): number | undefined
 }
 
 export type Stack = {
@@ -47,6 +49,8 @@ export type Stack = {
   /** Starts a node's nginx again (after a kill) on the same ports and run dir, as a supervisor would. */
   restartNginx(index?: number): Promise<void>
   appLogs(): string
+  /** Recordings, videos and thumbnails (the app's MEDIA_DIR), shared by every node. */
+  mediaDir: string
   /** Every file nginx wrote (logs, HLS; not its config): path → content. */
   nginxFiles(): Map<string, string>
   stop(): Promise<void>
@@ -118,7 +122,11 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
   )
   const appPorts = await Promise.all(Array.from({ length: opts.instances ?? 1 }, () => freePort()))
   const analyticsPort = opts.analytics ? await freePort() : undefined
+  const runDir = mkdtempSync(join(tmpdir(), 'live-e2e-'))
+  // Recordings, videos and thumbnails: one directory the app and every node share.
+  const mediaDir = join(runDir, 'media')
   const env = testEnv({
+    MEDIA_DIR: mediaDir,
     ...(analyticsPort && { ANALYTICS_LOG_PORT: String(analyticsPort) }),
     INGEST_NODES: nodePorts.map((n) => `${n.id}=http://127.0.0.1:${n.control}`).join(','),
     HTTP_PORT: String(nodePorts[0]!.http),
@@ -142,7 +150,6 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
     },
   })
   const log = createLogger({ level: 'debug', destination: sink })
-  const runDir = mkdtempSync(join(tmpdir(), 'live-e2e-'))
   const nodes: IngestNode[] = []
   const nginxOptions: NginxOptions[] = []
   const apps: AppInstance[] = []
@@ -162,12 +169,14 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
         await running?.shutdown()
         running = undefined
       },
+      pid: () => process.pid,
     }
   }
   const child = (port: number): AppInstance => {
     let proc: ReturnType<typeof spawn> | undefined
     return {
       port,
+      pid: () => proc?.pid,
       start: async () => {
         proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
           env: {
@@ -223,6 +232,7 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
         appUpstreams: appPorts.map((p) => `127.0.0.1:${p}`),
         notifyUpdateTimeoutS: notifyUpdateS,
         ...(analyticsPort && { analyticsLog: `127.0.0.1:${analyticsPort}` }),
+        mediaDir,
         ...(opts.tls && {
           httpsPort: n.https,
           rtmpsPort: n.rtmps,
@@ -265,6 +275,7 @@ async function startStackOnce(opts: StackOptions): Promise<Stack> {
       node.nginx = await startNginx(nginxOptions[index]!)
     },
     appLogs: () => logs,
+    mediaDir,
     nginxFiles: () => collectFiles(runDir),
     stop,
   }

@@ -24,6 +24,8 @@ export const channels = pgTable(
     emoteOnly: boolean('emote_only').notNull().default(false),
     maxMessageLength: integer('max_message_length').notNull().default(500),
     blockedTerms: text('blocked_terms').array().notNull().default(sql`'{}'::text[]`),
+    /** Broadcasts become videos (videos/) when on. */
+    record: boolean('record').notNull().default(false),
     visibility: channelVisibility('visibility').notNull().default('public'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

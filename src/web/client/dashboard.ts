@@ -201,6 +201,27 @@ function initTitle(name: string, ch: ChannelView): void {
   })
 }
 
+/** The channel's `record` setting: saved as soon as it is ticked. */
+function initRecord(name: string, ch: ChannelView): void {
+  const box = must<HTMLInputElement>('#record-input')
+  const status = must('#record-status')
+  box.checked = ch.record
+  box.addEventListener('change', async () => {
+    status.textContent = 'Saving…'
+    try {
+      const saved = await api<ChannelView>(`/api/v1/channels/${name}`, {
+        method: 'PATCH',
+        body: { record: box.checked },
+      })
+      box.checked = saved.record
+      status.textContent = saved.record ? 'Recording on' : 'Recording off'
+    } catch (err) {
+      box.checked = !box.checked
+      errorTo(status, err)
+    }
+  })
+}
+
 async function loadSessions(name: string): Promise<void> {
   const rows = await api<StreamSession[]>(`/api/v1/channels/${name}/sessions?limit=20`)
   must('#sessions').replaceChildren(
@@ -375,6 +396,7 @@ async function main(): Promise<void> {
   }
   const ch = await loadChannel(name)
   initTitle(name, ch)
+  initRecord(name, ch)
   initMods(name)
   initTokens()
   initIdentities()

@@ -41,6 +41,7 @@ export function ensureViewerCookie(): void {
   if (/(?:^|;\s*)lv_vid=[A-Za-z0-9_-]{16,64}(?:;|$)/.test(document.cookie)) return
   const id = crypto.randomUUID().replaceAll('-', '')
   const secure = location.protocol === 'https:' ? '; Secure' : ''
+  // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API is missing in Firefox and older Safari
   document.cookie = `lv_vid=${id}; Path=/hls/; Max-Age=31536000; SameSite=Lax${secure}`
 }
 

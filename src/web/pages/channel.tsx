@@ -7,9 +7,12 @@
  */
 import type { FC } from 'hono/jsx'
 import type { ChannelView } from '../../channels/service.js'
+import { liveThumbUrl } from '../../videos/paths.js'
+import type { VideoView } from '../../videos/service.js'
 import { uptime, viewersLabel } from '../shared/format.js'
 import { ChatIcon, ClockIcon, EyeIcon, HeartIcon, VolumeOffIcon } from './icons.js'
 import { Avatar, Document, type PageCtx, PageData } from './layout.js'
+import { PastBroadcasts } from './videos.js'
 
 export type ChannelPageData = {
   channel: ChannelView
@@ -19,10 +22,11 @@ export type ChannelPageData = {
 
 const stateOf = (ch: ChannelView) => ch.status
 
-export const ChannelPage: FC<{ ctx: PageCtx; channel: ChannelView; now: number }> = ({
+export const ChannelPage: FC<{ ctx: PageCtx; channel: ChannelView; now: number; videos?: VideoView[] }> = ({
   ctx,
   channel: ch,
   now,
+  videos = [],
 }) => {
   const data: ChannelPageData = { channel: ch, hlsWorker: ctx.assets.url('hls.worker.js') }
   const since = ch.startedAt ? Date.parse(ch.startedAt) : null
@@ -45,6 +49,7 @@ export const ChannelPage: FC<{ ctx: PageCtx; channel: ChannelView; now: number }
               muted
               controls
               preload="none"
+              poster={ch.live ? `${liveThumbUrl(ch.name)}?t=${Math.floor(now / 30_000)}` : undefined}
               aria-label={`${ch.name}'s live stream`}
             />
             <div class="player-overlay player-offline" id="offline-overlay">
@@ -100,6 +105,7 @@ export const ChannelPage: FC<{ ctx: PageCtx; channel: ChannelView; now: number }
               </a>
             </div>
           </div>
+          <PastBroadcasts videos={videos} />
           <noscript>
             <p class="notice">
               The player and chat need JavaScript. You can still watch in VLC or Safari:{' '}

@@ -132,6 +132,11 @@ export const DashboardPage: FC<{ ctx: PageCtx; rtmpUrl: string }> = ({ ctx, rtmp
             </div>
           </form>
           <p class="muted small" id="channel-link" />
+          <label class="check">
+            <input type="checkbox" id="record-input" /> Record my broadcasts: each one becomes a video on my
+            channel when it ends
+          </label>
+          <span class="form-status-inline" id="record-status" role="status" />
         </Section>
         <Section
           id="mods"

@@ -5,6 +5,7 @@
  */
 import type { FC } from 'hono/jsx'
 import type { ChannelView } from '../../channels/service.js'
+import { liveThumbUrl } from '../../videos/paths.js'
 import { hueOf, liveFor, viewersLabel } from '../shared/format.js'
 import { BroadcastIcon, ClockIcon, EyeIcon } from './icons.js'
 import { Avatar, Document, type PageCtx } from './layout.js'
@@ -18,6 +19,8 @@ const ChannelCard: FC<{ ch: ChannelView; now: number }> = ({ ch, now }) => {
           <span class="thumb-initial" aria-hidden="true">
             {ch.name.slice(0, 1).toUpperCase()}
           </span>
+          {/* Refreshed about every 30 s (videos/thumbnails.ts): the query makes each round a new URL. */}
+          <img class="thumb-img" src={`${liveThumbUrl(ch.name)}?t=${Math.floor(now / 30_000)}`} alt="" />
           <span class={ch.status === 'reconnecting' ? 'badge badge-warn' : 'badge badge-live'}>
             {ch.status === 'reconnecting' ? 'Reconnecting' : 'Live'}
           </span>

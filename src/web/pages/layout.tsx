@@ -24,7 +24,7 @@ export type PageCtx = {
   path: string
 }
 
-type Entry = 'home' | 'channel' | 'dashboard' | 'account' | 'analytics'
+type Entry = 'home' | 'channel' | 'dashboard' | 'account' | 'analytics' | 'video'
 
 export const Avatar: FC<{ name: string; size?: 'sm' | 'md' | 'lg' }> = ({ name, size = 'md' }) => (
   <span class={`avatar avatar-${size}`} style={`--hue:${hueOf(name)}`} aria-hidden="true">
