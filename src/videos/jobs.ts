@@ -30,6 +30,17 @@ const RETENTION_EVERY_MS = 3600_000
 /** How long stop() lets a running job finish before it closes the worker anyway. */
 const CLOSE_WAIT_MS = 5000
 
+/** 'done' if `p` settles within `ms`, else 'late' (`p` goes on unobserved). */
+function within(p: Promise<unknown>, ms: number): Promise<'done' | 'late'> {
+  return Promise.race([
+    p.then(
+      () => 'done' as const,
+      () => 'done' as const,
+    ),
+    new Promise<'late'>((r) => setTimeout(() => r('late'), ms).unref()),
+  ])
+}
+
 export type VideoJobs = {
   /** Queues the remux of a video; a second call for the same video is a no-op. */
   enqueueRemux(job: RemuxJob): Promise<void>
@@ -69,6 +80,9 @@ export function createVideoJobs(d: {
     prefix,
     defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
   })
+  // Connection trouble surfaces as failed or late jobs; without listeners it would print raw.
+  for (const q of [videosQueue, thumbsQueue])
+    q.on('error', (err) => d.log.warn({ err: err.message }, 'video jobs: queue error'))
   let workers: Worker[] = []
 
   const markFailed = async (videoId: string, err: Error, final: boolean) => {
@@ -125,27 +139,41 @@ export function createVideoJobs(d: {
       for (const w of [remuxWorker, thumbsWorker])
         w.on('error', (err) => d.log.warn({ err: err.message }, 'video jobs: worker error'))
       workers = [remuxWorker, thumbsWorker]
-      // Schedulers are upserted by every instance: one schedule each, whoever wrote it last.
-      await videosQueue.upsertJobScheduler('retention', { every: RETENTION_EVERY_MS }, { name: 'retention' })
-      if (d.config.THUMBNAIL_INTERVAL_S > 0)
-        await thumbsQueue.upsertJobScheduler(
-          'live-thumbnails',
-          { every: d.config.THUMBNAIL_INTERVAL_S * 1000 },
-          { name: 'refresh' },
+      // Schedulers are upserted by every instance: one schedule each, whoever wrote it last. Not
+      // awaited: on a Redis that is down the commands wait (no retry cap) until it is back, and
+      // the app must start meanwhile, like every other consumer of the durable path.
+      const schedule = async () => {
+        await videosQueue.upsertJobScheduler(
+          'retention',
+          { every: RETENTION_EVERY_MS },
+          { name: 'retention' },
         )
-      else await thumbsQueue.removeJobScheduler('live-thumbnails')
+        if (d.config.THUMBNAIL_INTERVAL_S > 0)
+          await thumbsQueue.upsertJobScheduler(
+            'live-thumbnails',
+            { every: d.config.THUMBNAIL_INTERVAL_S * 1000 },
+            { name: 'refresh' },
+          )
+        else await thumbsQueue.removeJobScheduler('live-thumbnails')
+      }
+      schedule().catch((err) => d.log.warn({ err: (err as Error).message }, 'video jobs: scheduling failed'))
     },
     async stop() {
       // close() waits for the running job. A long remux is not waited for beyond a few seconds:
       // forced closed, its lock expires and another instance (or this one, restarted) redoes it.
+      // Every step is bounded: with Redis down, BullMQ's close (even forced) can wait forever,
+      // and a shutdown must finish; what is left is disconnected outright.
+      // Without Redis there is nothing to finish gracefully: straight to the forced close.
+      const wait = connection.status === 'ready' ? CLOSE_WAIT_MS : 0
       await Promise.allSettled(
         workers.map(async (w) => {
-          const closed = w.close()
-          const timer = new Promise<'late'>((r) => setTimeout(() => r('late'), CLOSE_WAIT_MS).unref())
-          if ((await Promise.race([closed, timer])) === 'late') await w.close(true)
+          if (wait > 0 && (await within(w.close(), wait)) === 'done') return
+          if ((await within(w.close(true), 1000)) === 'done') return
+          await within(w.disconnect(), 1000)
         }),
       )
-      await Promise.allSettled([videosQueue.close(), thumbsQueue.close()])
+      const queues = Promise.allSettled([videosQueue.close(), thumbsQueue.close()])
+      await within(queues, wait || 1000)
       connection.disconnect()
     },
   }
