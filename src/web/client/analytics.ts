@@ -18,7 +18,7 @@ import {
   percent,
 } from './analytics-data.js'
 import { ApiError, api, describe } from './api.js'
-import { h, must } from './dom.js'
+import { h, must, table } from './dom.js'
 import { initNav } from './nav.js'
 import { getSession, type Me } from './session.js'
 
@@ -29,20 +29,6 @@ const LIVE = '#f87171'
 const GRID = { stroke: '#2f2f35', width: 1 }
 const AXIS = { stroke: '#adadb8', grid: GRID, ticks: GRID }
 const charts = new Map<string, uPlot>()
-
-function table(head: string[], rows: string[][], empty: string): Node {
-  if (rows.length === 0) return h('p', { class: 'muted' }, empty)
-  return h(
-    'table',
-    { class: 'table' },
-    h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
-    h(
-      'tbody',
-      {},
-      ...rows.map((r) => h('tr', {}, ...r.map((cell, i) => h('td', { 'data-label': head[i] ?? '' }, cell)))),
-    ),
-  )
-}
 
 function notice(text: string): void {
   const el = must('#an-notice')

@@ -6,7 +6,7 @@
 import type { ChannelView } from '../../channels/service.js'
 import { dateTime, liveFor, viewersLabel } from '../shared/format.js'
 import { ApiError, api, describe } from './api.js'
-import { h, must, wireCopyButtons } from './dom.js'
+import { h, must, table, wireCopyButtons } from './dom.js'
 import { initNav } from './nav.js'
 import { getSession, type Me } from './session.js'
 import { initIdentities, initTokens, loadIdentities, loadTokens } from './tokens.js'
@@ -51,20 +51,6 @@ const END_REASONS: Record<string, string> = {
   idle: 'No data from encoder',
   ingest_lost: 'Connection lost',
   replaced: 'Replaced',
-}
-
-function table(head: string[], rows: (Node | string)[][], empty: string): Node {
-  if (rows.length === 0) return h('p', { class: 'muted' }, empty)
-  return h(
-    'table',
-    { class: 'table' },
-    h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
-    h(
-      'tbody',
-      {},
-      ...rows.map((r) => h('tr', {}, ...r.map((cell, i) => h('td', { 'data-label': head[i] ?? '' }, cell)))),
-    ),
-  )
 }
 
 function errorTo(el: HTMLElement, err: unknown, messages: Record<string, string> = {}): void {

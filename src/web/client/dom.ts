@@ -38,6 +38,21 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el
 }
 
+/** A data table (cells labelled for the narrow layout), or `empty` as a muted line when there are no rows. */
+export function table(head: string[], rows: (Node | string)[][], empty: string): Node {
+  if (rows.length === 0) return h('p', { class: 'muted' }, empty)
+  return h(
+    'table',
+    { class: 'table' },
+    h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
+    h(
+      'tbody',
+      {},
+      ...rows.map((r) => h('tr', {}, ...r.map((cell, i) => h('td', { 'data-label': head[i] ?? '' }, cell)))),
+    ),
+  )
+}
+
 /** The JSON the server rendered into `<script type="application/json" id="page-data">`. */
 export function pageData<T>(): T {
   const el = document.getElementById('page-data')

@@ -2,37 +2,16 @@
  * @module web/client/tokens — the dashboard's "API tokens" (create: shown once with a copy button;
  * list; revoke) and "Sign-in methods" (linked providers; unlink) sections.
  */
+import type { PublicApiToken } from '../../api-tokens/service.js'
 import { dateTime } from '../shared/format.js'
 import { ApiError, api, describe } from './api.js'
-import { h, must } from './dom.js'
+import { h, must, table } from './dom.js'
 
-type Token = {
-  id: string
-  name: string
-  scopes: string[]
-  preview: string
-  createdAt: string
-  expiresAt: string
-  lastUsedAt: string | null
-  lastUsedIp: string | null
-}
+/** The API's own answer type (type-only: no server code is bundled). */
+type Token = PublicApiToken
 type Identities = {
   hasPassword: boolean
   identities: { provider: string; name: string; email: string | null; createdAt: string }[]
-}
-
-function table(head: string[], rows: (Node | string)[][], empty: string): Node {
-  if (rows.length === 0) return h('p', { class: 'muted' }, empty)
-  return h(
-    'table',
-    { class: 'table' },
-    h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
-    h(
-      'tbody',
-      {},
-      ...rows.map((r) => h('tr', {}, ...r.map((cell, i) => h('td', { 'data-label': head[i] ?? '' }, cell)))),
-    ),
-  )
 }
 
 const TOKEN_ERRORS: Record<string, string> = {
