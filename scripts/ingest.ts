@@ -67,6 +67,8 @@ const nginx = await startNginx({
   tlsKeyFile: env.TLS_KEY_FILE || undefined,
   // Load balancers in front of this node whose X-Forwarded-For is believed; none by default.
   trustedProxies: list('TRUSTED_PROXIES'),
+  // Watch analytics: `host:port` of an app's ANALYTICS_LOG_PORT listener (UDP); unset = off.
+  ...(env.ANALYTICS_LOG ? { analyticsLog: env.ANALYTICS_LOG } : {}),
   ...(env.WORKER_CONNECTIONS ? { workerConnections: int('WORKER_CONNECTIONS', 32_768) } : {}),
   // The edge's worker processes (default one per CPU, at least 2): viewers ≈ workers × connections / 2.
   ...(env.EDGE_WORKERS ? { edgeWorkers: int('EDGE_WORKERS', 2) } : {}),

@@ -79,6 +79,11 @@ describe('docker-compose.yml', () => {
     expect(ingest.environment?.CONTROL_ALLOW).toBe(subnet)
     expect(ingest.environment?.APP_UPSTREAMS).toBe(apps.map(([name]) => `${name}:3000`).join(','))
     expect(ingest.environment?.NODE_ID).toBe('ingest-1')
+    // Watch analytics: the edge's HLS log goes to a listening app container (UDP, all interfaces).
+    const [target, port] = String(ingest.environment?.ANALYTICS_LOG).split(':')
+    const receiver = apps.find(([name]) => name === target)?.[1]
+    expect(receiver?.environment?.ANALYTICS_LOG_PORT).toBe(port)
+    expect(receiver?.environment?.ANALYTICS_LOG_HOST).toBe('0.0.0.0')
     // The app ends a session after 2x nginx's notify_update_timeout without on_update: same value.
     for (const [, svc] of apps)
       expect(svc.environment?.NOTIFY_UPDATE_S).toBe(ingest.environment?.NOTIFY_UPDATE_S)

@@ -279,6 +279,16 @@ describe('deploy/k8s (production overlay)', () => {
       rtmps: Number(config.RTMPS_PORT),
     })
     expect(env.APP_UPSTREAMS).toBe(`app:${get('Service', 'app').spec.ports[0].port}`)
+    // Watch analytics: the edge's HLS log reaches the app pods' UDP listener through its Service.
+    const analytics = get('Service', 'app-analytics')
+    expect(env.ANALYTICS_LOG).toBe(`app-analytics:${analytics.spec.ports[0].port}`)
+    expect(analytics.spec.ports[0].protocol).toBe('UDP')
+    expect(analytics.spec.selector).toEqual(get('Service', 'app').spec.selector)
+    const appPorts = container(get('Deployment', 'app'), 'app').ports
+    const udp = appPorts.find((p: { name: string }) => p.name === analytics.spec.ports[0].targetPort)
+    expect(udp).toMatchObject({ protocol: 'UDP', containerPort: Number(config.ANALYTICS_LOG_PORT) })
+    expect(config.ANALYTICS_LOG_HOST).toBe('0.0.0.0')
+    expect(entry).toContain('env.ANALYTICS_LOG')
     // Both nginx processes of a node share the HLS directory (RUN_DIR/hls, RUN_DIR default).
     const mounts = Object.fromEntries(
       c.volumeMounts.map((m: { name: string; mountPath: string }) => [m.name, m.mountPath]),
