@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chatter, type Instance, startInstances, TestSocket, withSockets } from '../../test/chat-client.js'
-import { createUser, loggedIn } from '../../test/factories.js'
+import { createUser, loggedIn, uniqueUsername } from '../../test/factories.js'
 import { CloseCode } from '../chat/protocol.js'
 import { signPlaybackGrant } from './playback-token.js'
 
@@ -24,8 +24,8 @@ const call = (method: string, path: string, auth?: Record<string, string>, body?
     body: body ? JSON.stringify(body) : undefined,
   })
 
-async function privateChannel() {
-  const owner = await loggedIn(a.deps)
+async function privateChannel(username?: string) {
+  const owner = await loggedIn(a.deps, { username })
   const res = await call('PATCH', `/api/v1/channels/${owner.user.username}`, owner.auth, {
     visibility: 'private',
   })
@@ -39,10 +39,13 @@ const check = (uri: string) =>
 
 describe('visibility and members', () => {
   it('lists public channels only; unlisted plays by link; private only for who may watch', async () => {
-    const pub = await loggedIn(a.deps)
-    const unl = await loggedIn(a.deps)
+    // The directory is sorted by name and paged (100 here), and the suite's database holds many
+    // channels: names that sort first keep every assertion below about these three, not vacuous.
+    const first = () => uniqueUsername('000')
+    const pub = await loggedIn(a.deps, { username: first() })
+    const unl = await loggedIn(a.deps, { username: first() })
     await call('PATCH', `/api/v1/channels/${unl.user.username}`, unl.auth, { visibility: 'unlisted' })
-    const { owner, name } = await privateChannel()
+    const { owner, name } = await privateChannel(first())
     const listed = (
       (await (await call('GET', '/api/v1/channels?limit=100')).json()) as { name: string }[]
     ).map((c) => c.name)
