@@ -20,9 +20,19 @@ export function createPartitionedConsumer(
   o: Omit<StreamConsumerOptions, 'stream'> & { streams: string[] },
 ): StreamConsumer {
   const { streams, ...rest } = o
-  const consumers = isCluster(o.redis)
-    ? streams.map((stream) => createStreamConsumer({ ...rest, stream }))
-    : [createStreamConsumer({ ...rest, stream: streams })]
+  if (!isCluster(o.redis)) return createStreamConsumer({ ...rest, stream: streams })
+  // One reader per partition, but the handlers take turns, as they do behind the single reader
+  // on one Redis: sixteen partitions' worth of Postgres writes at once would queue the hooks'
+  // own queries behind them in the pool (bench:hooks --redis-cluster showed it).
+  const turn = createTurns()
+  const consumers = streams.map((stream) =>
+    createStreamConsumer({
+      ...rest,
+      stream,
+      ...(rest.handle && { handle: (e) => turn(() => rest.handle!(e)) }),
+      ...(rest.handleBatch && { handleBatch: (b) => turn(() => rest.handleBatch!(b)) }),
+    }),
+  )
   return {
     async start() {
       await Promise.all(consumers.map((c) => c.start()))
@@ -34,6 +44,16 @@ export function createPartitionedConsumer(
       const n = await Promise.all(consumers.map((c) => c.reclaim()))
       return n.reduce((a, b) => a + b, 0)
     },
+  }
+}
+
+/** Runs one function at a time, in the order they were asked for. */
+function createTurns() {
+  let last: Promise<unknown> = Promise.resolve()
+  return <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = last.then(fn, fn)
+    last = next.catch(() => {})
+    return next
   }
 }
 
