@@ -46,7 +46,7 @@ import { systemResolver } from './webhooks/ssrf.js'
 import { createWebhookWorker } from './webhooks/worker.js'
 
 /** The consumer groups of the lifecycle `events` streams, for the lag metrics. */
-const EVENT_GROUPS = [EFFECTS_GROUP, WEBHOOKS_GROUP]
+const EVENT_GROUPS = [EFFECTS_GROUP, WEBHOOKS_GROUP, VIDEOS_GROUP]
 
 export type Running = {
   deps: Deps
