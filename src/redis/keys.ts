@@ -23,7 +23,7 @@
  * | live:{pN}:deadlines                        | zset    | member channel, score = deadline ms (sweeper)   |
  * | live:{pN}:started                          | zset    | member channel, score = startedAt ms (listing)  |
  * | live:{pN}:kicked:<channel>:<keyId>         | string  | 1; cool-down after a kick (KICK_COOLDOWN_S)     |
- * | events:{pN}                                | stream  | every session transition of the partition's channels (live/events.ts); written by the registry's Lua scripts, consumed by group live-effects, trimmed once acknowledged and older than 1 day |
+ * | events:{pN}                                | stream  | every session transition of the partition's channels (live/events.ts); written by the registry's Lua scripts, consumed by groups live-effects, webhooks and videos, trimmed once acknowledged and older than 1 day |
  * | events:{pN}:ch:<channel>                   | sharded pub/sub | the same events for one channel's live pages (SPUBLISH) |
  * | presence:{pN}:ch:<channel>                 | zset    | member connection id, score = expiry ms (viewers) |
  * | chat:{pN}:ch:<channel>                     | sharded pub/sub | chat fan-out between instances (chat/broker.ts envelope: `m <seq>` or `i`) |
@@ -32,7 +32,7 @@
  * | chat:{pN}:persist                          | stream  | every accepted chat message of the partition (channelId, userId, frame), written by the send script; group chat-store writes them to Postgres, trimmed once acknowledged and older than 1 hour |
  * | chat:{pN}:rate:<channel>:<userId>          | zset    | sliding-window log of sent messages, score = ms; PEXPIRE = window |
  * | chat:{pN}:last:<channel>:<userId>          | hash    | at, hash of the last message (slow mode, duplicates); PEXPIRE = longest rule |
- * | live:client:<node>:<clientId>              | string  | channel name: an index from a publisher to its channel, written before the publish script and checked by every script that uses it; same expiry as the channel hash |
+ * | live:client:<node>:<clientId>              | string  | channel name: an index from a publisher to its channel, sent with the publish script (written before the hook answers) and checked against the channel hash by every script; same expiry as the channel hash |
  * | live:ended:<node>:<clientId>               | string  | end reason of a publisher ended on purpose; 1 h; written after the end script and again by live-effects from the offline event |
  * | auth:revoked-sid:<sid>                     | string  | 1; TTL = access token lifetime                  |
  * | users:revoked                              | pub/sub | {userId, reason}: close that user's sockets everywhere (classic PUBLISH reaches every node of a cluster) |
