@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signPlaybackGrant } from '../../src/visibility/playback-token.js'
 import { loggedIn } from '../factories.js'
+import { httpFrom, loopback } from '../support/edge-clients.js'
 import { ffprobe, type PublisherHandle, startPublisher, waitFor } from '../support/ffmpeg.js'
 import { broadcaster } from '../support/live-helpers.js'
 import { type Stack, startStack } from '../support/stack.js'
@@ -118,6 +119,24 @@ describe('a private channel', () => {
     const logs = [...stack.nginxFiles()].filter(([p]) => p.endsWith('access.log')).map(([, c]) => c)
     expect(logs.join('\n')).toContain('/hls/t/-/')
     for (const l of logs) expect(l).not.toContain(grant.token.split('.')[2])
+  })
+
+  it('answers each client by its own grant, not by what the check cached for another address', async () => {
+    const grant = (await (await grantFor(member.auth, owner.channel)).json()) as Grant
+    const signed = `${stack.http}/hls/t/${grant.token}/${owner.channel}/index.m3u8`
+    // The member's player warms the cached answer from one address…
+    expect((await httpFrom(loopback(2, 1), signed)).status).toBe(200)
+    // …which nobody without the grant reaches, from any other address, with any forwarded header.
+    const open = `${stack.http}/hls/${owner.channel}/index.m3u8`
+    expect((await httpFrom(loopback(2, 2), open)).status).toBe(401)
+    expect(
+      (await httpFrom(loopback(2, 3), open, { headers: { 'x-forwarded-for': '127.0.2.1' } })).status,
+    ).toBe(401)
+    const own = (await (await grantFor(stranger.auth, stranger.user.username)).json()) as Grant
+    const foreign = `${stack.http}/hls/t/${own.token}/${owner.channel}/index.m3u8`
+    expect((await httpFrom(loopback(2, 4), foreign)).status).toBe(403)
+    // A grant is a bearer credential (as Mux's signed playback): it plays from another address.
+    expect((await httpFrom(loopback(2, 5), signed)).status).toBe(200)
   })
 
   it('refuses an expired grant', async () => {
