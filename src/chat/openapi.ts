@@ -1,10 +1,8 @@
 /** @module chat/openapi — the chat and follow endpoints' entries in the OpenAPI document (http/openapi.ts). */
-import type { z } from 'zod'
+import type { OpenApiOps } from '../http/openapi.js'
 import { ChatSettingsBody } from './schemas.js'
 
-type Op = { summary: string; auth?: boolean; body?: z.ZodType; ok: number; tag: string; params?: string[] }
-
-export const chatOpenApiOps: Record<string, Record<string, Op>> = {
+export const chatOpenApiOps: OpenApiOps = {
   '/api/v1/chat/tickets': {
     post: {
       tag: 'chat',

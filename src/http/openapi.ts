@@ -18,7 +18,8 @@ import { videoOpenApiOps } from '../videos/openapi.js'
 import { visibilityOpenApiOps } from '../visibility/openapi.js'
 import { webhookOpenApiOps } from '../webhooks/openapi.js'
 
-type Op = {
+/** One operation of the document; the feature modules (chat, webhooks, videos, …) declare theirs with it. */
+export type Op = {
   summary: string
   auth?: boolean
   body?: z.ZodType
@@ -36,7 +37,10 @@ const REFRESH_DELIVERY =
   'scripts cannot remove — get the refresh token ONLY as the HttpOnly cookie, never in the body. API ' +
   'clients (no such headers) get it in the body as `refreshToken` (and the cookie too).'
 
-const OPS: Record<string, Record<string, Op>> = {
+/** Operations by path, then method. */
+export type OpenApiOps = Record<string, Record<string, Op>>
+
+const OPS: OpenApiOps = {
   '/api/v1/auth/register': {
     post: {
       tag: 'auth',

@@ -1,25 +1,14 @@
 /** @module videos/openapi — the video endpoints' entries in the OpenAPI document (http/openapi.ts). */
-import type { z } from 'zod'
+import type { OpenApiOps } from '../http/openapi.js'
 import { PlaybackTokenBody } from '../visibility/schemas.js'
 import { PatchVideoBody } from './schemas.js'
-
-type Op = {
-  summary: string
-  auth?: boolean
-  body?: z.ZodType
-  ok: number
-  tag: string
-  params?: string[]
-  query?: Record<string, string>
-  description?: string
-}
 
 const VIEW =
   'A video: `{id, sessionId, channel, title, status (processing|ready|failed), durationS, createdAt, ' +
   'recordedAt, visibility (null = the channel’s), effectiveVisibility, thumbnailUrl, playbackUrl ' +
   '(HLS VOD), downloadUrl (MP4)}`; the URLs are null until it is ready, and are paths under `/vod/<id>/`.'
 
-export const videoOpenApiOps: Record<string, Record<string, Op>> = {
+export const videoOpenApiOps: OpenApiOps = {
   '/api/v1/channels/{name}/videos': {
     get: {
       tag: 'videos',

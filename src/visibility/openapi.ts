@@ -1,10 +1,8 @@
 /** @module visibility/openapi — members and playback grants in the OpenAPI document (http/openapi.ts). */
-import type { z } from 'zod'
+import type { OpenApiOps } from '../http/openapi.js'
 import { PlaybackTokenBody } from './schemas.js'
 
-type Op = { summary: string; auth?: boolean; body?: z.ZodType; ok: number; tag: string; params?: string[] }
-
-export const visibilityOpenApiOps: Record<string, Record<string, Op>> = {
+export const visibilityOpenApiOps: OpenApiOps = {
   '/api/v1/channels/{name}/members': {
     get: {
       tag: 'channels',

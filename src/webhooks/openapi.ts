@@ -1,24 +1,13 @@
 /** @module webhooks/openapi — the webhook endpoints' entries in the OpenAPI document (http/openapi.ts). */
-import type { z } from 'zod'
+import type { OpenApiOps } from '../http/openapi.js'
 import { CreateWebhookBody, PatchWebhookBody } from './schemas.js'
-
-type Op = {
-  summary: string
-  auth?: boolean
-  body?: z.ZodType
-  ok: number
-  tag: string
-  params?: string[]
-  query?: Record<string, string>
-  description?: string
-}
 
 const SIGNING =
   'Deliveries are signed per the Standard Webhooks specification (`webhook-id`, `webhook-timestamp`, ' +
   '`webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`); see docs/webhooks.md. ' +
   'With API tokens, needs the scope `webhooks:write`.'
 
-export const webhookOpenApiOps: Record<string, Record<string, Op>> = {
+export const webhookOpenApiOps: OpenApiOps = {
   '/api/v1/webhooks': {
     post: {
       tag: 'webhooks',
