@@ -17,20 +17,18 @@ export const COMMAND_TIMEOUT_MS = 1000
 
 export type RedisTarget = { url: string; clusterNodes?: string[] }
 
-const CLUSTERS = new WeakSet<object>()
-
+/** The code types both as `Redis`; the object still knows what it is. */
 export function isCluster(redis: Redis): boolean {
-  return CLUSTERS.has(redis)
+  return (redis as unknown) instanceof Cluster
 }
 
 /**
- * Parses REDIS_CLUSTER_NODES: `host:port,host:port` or `redis://[:password@]host:port,…` (one
+ * Parses REDIS_CLUSTER_NODES (split on commas): `host:port` or `redis://[:password@]host:port` (one
  * URL's credentials apply to every node, as a cluster has one ACL).
  */
-export function parseClusterNodes(spec: string): { nodes: ClusterNode[]; options: RedisOptions } {
+export function parseClusterNodes(spec: string[]): { nodes: ClusterNode[]; options: RedisOptions } {
   const options: RedisOptions = {}
   const nodes = spec
-    .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
     .map((s) => {
@@ -54,12 +52,10 @@ export function duplicate(redis: Redis, opts: ConnectionOptions): Redis {
   if (!isCluster(redis)) return redis.duplicate(opts)
   const cluster = redis as unknown as Cluster
   const { enableAutoPipelining, ...redisOptions } = opts
-  const copy = cluster.duplicate(undefined, {
+  return cluster.duplicate(undefined, {
     ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
     redisOptions: { ...cluster.options.redisOptions, ...redisOptions },
   }) as unknown as Redis
-  CLUSTERS.add(copy)
-  return copy
 }
 
 export function createRedis(
@@ -77,7 +73,7 @@ export function createRedis(
   }
   let redis: Redis
   if (t.clusterNodes?.length) {
-    const { nodes, options } = parseClusterNodes(t.clusterNodes.join(','))
+    const { nodes, options } = parseClusterNodes(t.clusterNodes)
     const cluster = new Cluster(nodes, {
       redisOptions: { ...common, ...options },
       enableAutoPipelining: true,
@@ -91,7 +87,6 @@ export function createRedis(
       clusterNodeRetryStrategy: (times: number) => Math.min(times * 100, 2000),
     })
     redis = cluster as unknown as Redis
-    CLUSTERS.add(redis)
   } else {
     redis = new Redis(t.url, { ...common, enableAutoPipelining: true })
   }
