@@ -43,18 +43,21 @@ describe('GET /metrics', () => {
     const pub = startPublisher({ url: `${stack.rtmp}/${b.key}` })
     try {
       await waitFor(async () => (await streams('live')) === 1, { timeoutMs: 20_000, what: 'live_streams 1' })
-      // The ingest's own view, from its /stat: the publisher, bytes arriving, the hls relay.
+      // The ingest's own view, from its /stat: the publisher, bytes arriving, the hls relay. The
+      // relay is nginx's `push`, which connects on its own schedule after the publish is accepted
+      // (CI once scraped between the two), so all three are waited for together.
       const live = await waitFor(
         async () => {
           const text = await scrape()
           return (sample(text, 'live_ingest_received_bytes_total', { node: stack.nodeId }) ?? 0) > 0 &&
-            sample(text, 'live_ingest_publishers', { node: stack.nodeId }) === 1
+            sample(text, 'live_ingest_publishers', { node: stack.nodeId }) === 1 &&
+            (sample(text, 'live_ingest_clients', { node: stack.nodeId, app: 'hls' }) ?? 0) >= 1
             ? text
             : null
         },
-        { timeoutMs: 20_000, what: 'the ingest reporting the publisher' },
+        { timeoutMs: 20_000, what: 'the ingest reporting the publisher and its hls relay' },
       )
-      expect(sample(live, 'live_ingest_clients', { node: stack.nodeId, app: 'hls' })).toBeGreaterThanOrEqual(
+      expect(sample(live, 'live_ingest_clients', { node: stack.nodeId, app: 'live' })).toBeGreaterThanOrEqual(
         1,
       )
       expect(
