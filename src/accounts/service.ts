@@ -2,6 +2,7 @@
 import { eq, sql } from 'drizzle-orm'
 import { recordAudit } from '../audit/audit.js'
 import type { Db, Tx } from '../db/client.js'
+import { uniqueViolation } from '../db/errors.js'
 import { channels, type User, users } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
 import { ConflictError, UnauthorizedError } from '../http/errors.js'
@@ -36,10 +37,7 @@ export function toPublicUser(u: User): PublicUser {
 export type Meta = { ip: string; userAgent?: string }
 
 function isUniqueViolation(err: unknown, constraint: string): boolean {
-  const e =
-    (err as { cause?: { code?: string; constraint_name?: string } }).cause ??
-    (err as { code?: string; constraint_name?: string })
-  return e?.code === '23505' && e.constraint_name === constraint
+  return uniqueViolation(err) === constraint
 }
 
 /**

@@ -10,6 +10,7 @@
  */
 import { sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
+import { isForeignKeyViolation } from '../db/errors.js'
 import { qoeMinutes } from '../db/schema/index.js'
 import { emptyHistogram, type Histogram, merge, record } from './qoe-histogram.js'
 import type { QoeSample } from './qoe-report.js'
@@ -154,10 +155,7 @@ export function createQoeAggregator(d: {
           written += batch.length
         } catch (err) {
           // A channel deleted meanwhile (foreign key) would fail every retry: drop that batch.
-          if (
-            (err as { code?: string }).code === '23503' ||
-            (err as { cause?: { code?: string } }).cause?.code === '23503'
-          ) {
+          if (isForeignKeyViolation(err)) {
             d.onDropped?.(batch.length, 'rejected')
             continue
           }

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod'
 import type { Db } from '../db/client.js'
+import { isForeignKeyViolation } from '../db/errors.js'
 import { chatMessages } from '../db/schema/index.js'
 import type { Logger } from '../log.js'
 import type { StreamEntry } from '../redis/stream-consumer.js'
@@ -15,7 +16,6 @@ import { parseStoredFrame } from './history.js'
 
 export const CHAT_STORE_GROUP = 'chat-store'
 
-const FK_VIOLATION = '23503'
 const Ids = z.object({ c: z.string().uuid(), u: z.string().uuid() })
 
 type Row = typeof chatMessages.$inferInsert
@@ -49,15 +49,15 @@ export function createChatStore(d: { db: Db; log: Logger }) {
     try {
       await d.db.insert(chatMessages).values(rows).onConflictDoNothing()
     } catch (err) {
-      if ((err as { code?: string }).code !== FK_VIOLATION) throw err
+      if (!isForeignKeyViolation(err)) throw err
       // A channel or user deleted meanwhile: store the others, skip what has nowhere to go.
       for (const row of rows) {
         await d.db
           .insert(chatMessages)
           .values(row)
           .onConflictDoNothing()
-          .catch((e: { code?: string }) => {
-            if (e.code !== FK_VIOLATION) throw e
+          .catch((e: unknown) => {
+            if (!isForeignKeyViolation(e)) throw e
           })
       }
     }

@@ -9,6 +9,7 @@ import { RESERVED_USERNAMES } from '../accounts/schemas.js'
 import { revokeAllSessions } from '../accounts/sessions.js'
 import { publishUserRevoked } from '../accounts/user-events.js'
 import { recordAudit } from '../audit/audit.js'
+import { uniqueViolation } from '../db/errors.js'
 import { channels, type Identity, identities, type User, users } from '../db/schema/index.js'
 import type { Deps } from '../deps.js'
 import { AppError, NotFoundError, UnauthorizedError } from '../http/errors.js'
@@ -23,13 +24,6 @@ export type Asserted = {
 }
 
 type OidcDeps = Pick<Deps, 'db' | 'redis' | 'keys' | 'now' | 'config'>
-
-function isUniqueViolation(err: unknown): string | null {
-  const e =
-    (err as { cause?: { code?: string; constraint_name?: string } }).cause ??
-    (err as { code?: string; constraint_name?: string })
-  return e?.code === '23505' ? (e.constraint_name ?? '') : null
-}
 
 /** A username from the provider's hints, fitting `^[a-z0-9_]{3,24}$`; `attempt` > 0 adds digits. */
 export function usernameCandidate(hint: string, attempt: number): string {
@@ -135,7 +129,7 @@ async function createFromIdentity(deps: OidcDeps, a: Asserted, now: Date, ip: st
         return u!
       })
     } catch (err) {
-      const constraint = isUniqueViolation(err)
+      const constraint = uniqueViolation(err)
       const nameTaken = constraint === 'users_username_idx' || constraint === 'channels_name_idx'
       if (nameTaken && attempt < 5) continue
       if (constraint === 'users_email_lower_idx' || constraint === 'identities_provider_subject_idx')
