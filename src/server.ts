@@ -19,7 +19,7 @@ import { createDb } from './db/client.js'
 import type { Deps } from './deps.js'
 import { every } from './lib/every.js'
 import { createLiveEffects, EFFECTS_GROUP } from './live/effects.js'
-import { entryData, parseStreamEvent } from './live/events.js'
+import { parseEventEntries } from './live/events.js'
 import { createIngestControl } from './live/ingest-control.js'
 import { startReconciler } from './live/reconcile.js'
 import { createRedisLiveRegistry } from './live/registry.js'
@@ -34,6 +34,7 @@ import { createOutboxWorker } from './outbox/worker.js'
 import { createRedis } from './redis/client.js'
 import { createKeys } from './redis/keys.js'
 import { createPartitionedConsumer, partitionedLag, trimPartitions } from './redis/partitioned.js'
+import type { StreamEntry } from './redis/stream-consumer.js'
 import { createVideoJobs } from './videos/jobs.js'
 import { mediaPaths } from './videos/paths.js'
 import { createRecorder, VIDEOS_GROUP } from './videos/recorder.js'
@@ -47,6 +48,13 @@ import { createWebhookWorker } from './webhooks/worker.js'
 
 /** The consumer groups of the lifecycle `events` streams, for the lag metrics. */
 const EVENT_GROUPS = [EFFECTS_GROUP, WEBHOOKS_GROUP, VIDEOS_GROUP]
+/**
+ * How long the groups of the lifecycle `events` stream let entries gather after a short read:
+ * every publish writes one, and at hundreds of publishes a second handling each as it came woke
+ * three readers and ran their Postgres statements beside every publish hook (docs/benchmarks.md).
+ * History, webhooks and recordings follow a transition by this much more.
+ */
+const EVENTS_LINGER_MS = 50
 
 export type Running = {
   deps: Deps
@@ -154,8 +162,9 @@ export async function buildDeps(
       redis,
       streams: keys.allEvents(),
       group: EFFECTS_GROUP,
+      lingerMs: EVENTS_LINGER_MS,
       consumer,
-      handle: createLiveEffects({ db, ingest, live, log }),
+      handleBatch: createLiveEffects({ db, ingest, live, log }),
       log,
       onError: onError('live_effects'),
     })
@@ -170,18 +179,17 @@ export async function buildDeps(
       onError: onError('chat_store'),
     })
     // Webhooks: the `webhooks` group turns lifecycle events into deliveries; the worker sends them.
-    const onWebhookEvent = createWebhookEventHandler({ db })
+    const onWebhookEvent = createWebhookEventHandler({ db, log })
     const webhookEvents = createPartitionedConsumer({
       redis,
       streams: keys.allEvents(),
       group: WEBHOOKS_GROUP,
+      lingerMs: EVENTS_LINGER_MS,
       consumer,
-      handle: async (entry) => {
-        const data = entryData(entry.fields)
-        const event = data === null ? null : parseStreamEvent(data)
-        if (!event) return log.error({ id: entry.id }, 'webhooks: malformed event skipped')
-        await onWebhookEvent(event)
-      },
+      handleBatch: (entries) =>
+        onWebhookEvent(
+          parseEventEntries(entries, (id) => log.error({ id }, 'webhooks: malformed event skipped')),
+        ),
       log,
       onError: onError('webhooks'),
     })
@@ -221,12 +229,19 @@ export async function buildDeps(
       streams: keys.allEvents(),
       group: VIDEOS_GROUP,
       consumer,
-      handle: async (entry) => {
-        const data = entryData(entry.fields)
-        const event = data === null ? null : parseStreamEvent(data)
-        if (!event) return log.error({ id: entry.id }, 'videos: malformed event skipped')
-        await onRecording(event)
+      handleBatch: async (entries) => {
+        const retry: StreamEntry[] = []
+        for (const { entry, event } of parseEventEntries(entries, (id) =>
+          log.error({ id }, 'videos: malformed event skipped'),
+        )) {
+          await onRecording(event).catch((err) => {
+            log.warn({ id: entry.id, err: (err as Error).message }, 'videos: event will be retried')
+            retry.push(entry)
+          })
+        }
+        return { retry }
       },
+      lingerMs: EVENTS_LINGER_MS,
       log,
       onError: onError('videos'),
     })

@@ -7,50 +7,63 @@
  */
 import type { Db } from '../db/client.js'
 import type { Logger } from '../log.js'
-import type { StreamEntry } from '../redis/stream-consumer.js'
+import type { BatchOutcome, StreamEntry } from '../redis/stream-consumer.js'
 import { DELIBERATE } from './entry.js'
-import { entryData, parseStreamEvent } from './events.js'
-import { applyToHistory } from './history.js'
+import { parseEventEntries } from './events.js'
+import { applyToHistoryBatch } from './history.js'
 import type { IngestControl } from './ingest-control.js'
 import type { LiveRegistry } from './registry.js'
 
 export const EFFECTS_GROUP = 'live-effects'
 
-const FK_VIOLATION = '23503'
-
+/**
+ * A batch handler (redis/stream-consumer.ts): the history of the whole read in a few statements
+ * (history.ts), then each offline event's tombstone and drop. History that fails (Postgres down)
+ * fails the batch, to be retried whole — every write is idempotent. A drop that fails (its ingest
+ * node unreachable) holds back only its own entry, so one dead node never stalls the history of
+ * every other channel.
+ */
 export function createLiveEffects(d: {
   db: Db
   ingest: IngestControl
   live: Pick<LiveRegistry, 'markEnded'>
   log: Logger
 }) {
-  return async function handle(entry: StreamEntry): Promise<void> {
-    const data = entryData(entry.fields)
-    const event = data === null ? null : parseStreamEvent(data)
-    if (!event) {
-      d.log.error({ id: entry.id }, 'live effects: malformed event skipped')
-      return
-    }
-    const results = await Promise.allSettled([
-      applyToHistory(d.db, event).catch((err) => {
-        // The channel or key was deleted meanwhile: there is no history left to write.
-        if ((err as { code?: string }).code === FK_VIOLATION) {
-          d.log.warn({ sessionId: event.sessionId }, 'live effects: session of a deleted channel skipped')
-          return
+  return async function handleBatch(entries: StreamEntry[]): Promise<BatchOutcome> {
+    const events = parseEventEntries(entries, (id) =>
+      d.log.error({ id }, 'live effects: malformed event skipped'),
+    )
+    await applyToHistoryBatch(
+      d.db,
+      events.map((e) => e.event),
+      // The channel or key was deleted meanwhile: there is no history left to write.
+      (e) => d.log.warn({ sessionId: e.sessionId }, 'live effects: session of a deleted channel skipped'),
+    )
+    const retry: StreamEntry[] = []
+    await Promise.all(
+      events.map(async ({ entry, event }) => {
+        if (event.type !== 'stream.offline') return
+        try {
+          await Promise.all([
+            // The tombstone lives outside the channel's slot, so the END script cannot write it:
+            // its caller does at once, and this makes it certain if that caller died in between.
+            d.live.markEnded(event.node, event.clientId, event.reason),
+            (async () => {
+              if (!event.wasLive || !DELIBERATE.has(event.reason)) return
+              // nginx answers 0 when the client is already gone: only an unreachable node is retried.
+              const answered = await d.ingest.dropPublisher(event.node, event.channel, event.clientId)
+              if (answered === null) throw new Error(`ingest ${event.node} unreachable`)
+            })(),
+          ])
+        } catch (err) {
+          d.log.warn(
+            { id: entry.id, sessionId: event.sessionId, err: (err as Error).message },
+            'live effects: will retry',
+          )
+          retry.push(entry)
         }
-        throw err
       }),
-      // The tombstone lives outside the channel's slot, so the END script cannot write it: its
-      // caller does at once, and this makes it certain if that caller died in between.
-      event.type === 'stream.offline' ? d.live.markEnded(event.node, event.clientId, event.reason) : null,
-      (async () => {
-        if (event.type !== 'stream.offline' || !event.wasLive || !DELIBERATE.has(event.reason)) return
-        // nginx answers 0 when the client is already gone: only an unreachable node is retried.
-        const answered = await d.ingest.dropPublisher(event.node, event.channel, event.clientId)
-        if (answered === null) throw new Error(`ingest ${event.node} unreachable`)
-      })(),
-    ])
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed) throw failed.reason
+    )
+    return { retry }
   }
 }

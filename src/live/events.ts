@@ -49,6 +49,24 @@ export function parseStreamEvent(json: string): StreamEvent | null {
   return parsed.success ? parsed.data : null
 }
 
+/**
+ * The events of a batch of stream entries, each with its entry; a malformed entry is reported
+ * to `onMalformed` (to be logged and acknowledged: a retry cannot fix it) and left out.
+ */
+export function parseEventEntries<E extends { id: string; fields: string[] }>(
+  entries: E[],
+  onMalformed: (id: string) => void,
+): { entry: E; event: StreamEvent }[] {
+  const out: { entry: E; event: StreamEvent }[] = []
+  for (const entry of entries) {
+    const data = entryData(entry.fields)
+    const event = data === null ? null : parseStreamEvent(data)
+    if (event) out.push({ entry, event })
+    else onMalformed(entry.id)
+  }
+  return out
+}
+
 /** The `data` field of a stream entry's flat field list. */
 export function entryData(fields: string[]): string | null {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'data') return fields[i + 1]!

@@ -80,6 +80,73 @@ describe('stream consumer', () => {
     }
   })
 
+  it('in batches, acknowledges all but the entries the batch handler gives back, and retries only those', async () => {
+    const key = stream()
+    const batches: string[][] = []
+    let failures = 1
+    const c = createStreamConsumer({
+      redis,
+      stream: key,
+      group: 'g',
+      consumer: 'batcher',
+      log,
+      blockMs: 200,
+      claimIdleMs: 300,
+      handleBatch: async (entries) => {
+        batches.push(entries.map((e) => e.fields[1]!))
+        const flaky = entries.filter((e) => e.fields[1] === 'flaky')
+        return { retry: failures-- > 0 ? flaky : [] }
+      },
+    })
+    // Written before the consumer reads, so they arrive as one batch.
+    for (const v of ['one', 'flaky', 'three']) await redis.xadd(key, '*', 'v', v)
+    await c.start()
+    try {
+      await waitFor(() => batches.length === 2, { what: 'the batch, then the retry of one entry' })
+      expect(batches).toEqual([['one', 'flaky', 'three'], ['flaky']])
+      await waitFor(async () => ((await redis.xpending(key, 'g')) as [number])[0] === 0, {
+        what: 'nothing pending',
+      })
+    } finally {
+      await c.stop()
+    }
+  })
+
+  it('hands the entries of every stream read to one batch call, and acknowledges each in its own stream', async () => {
+    const keys = [stream(), stream()]
+    const batches: string[][] = []
+    let failures = 1
+    const c = createStreamConsumer({
+      redis,
+      stream: keys,
+      group: 'g',
+      consumer: 'multi-batcher',
+      log,
+      blockMs: 200,
+      claimIdleMs: 300,
+      handleBatch: async (entries) => {
+        batches.push(entries.map((e) => e.fields[1]!))
+        return { retry: failures-- > 0 ? entries.filter((e) => e.fields[1] === 's1:flaky') : [] }
+      },
+    })
+    // The same entry id in both streams: what is retried is the entry, not an id.
+    await redis.xadd(keys[0]!, '5-1', 'v', 's0:a')
+    await redis.xadd(keys[0]!, '6-1', 'v', 's0:b')
+    await redis.xadd(keys[1]!, '5-1', 'v', 's1:flaky')
+    await c.start()
+    try {
+      await waitFor(() => batches.length === 2, { what: 'one batch of both streams, then the retry' })
+      expect(batches[0]).toEqual(['s0:a', 's0:b', 's1:flaky'])
+      expect(batches[1]).toEqual(['s1:flaky'])
+      for (const key of keys)
+        await waitFor(async () => ((await redis.xpending(key, 'g')) as [number])[0] === 0, {
+          what: `nothing pending on ${key}`,
+        })
+    } finally {
+      await c.stop()
+    }
+  })
+
   it('takes over what a dead consumer read but never acknowledged', async () => {
     const key = stream()
     await redis.xgroup('CREATE', key, 'g', '0', 'MKSTREAM')
