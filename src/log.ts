@@ -26,6 +26,51 @@ const REDACT = [
   'headers.cookie',
 ]
 
+/**
+ * drizzle's query error repeats every bound value after `params:` (emails, hashes, addresses,
+ * key ids) in its message and so in its stack; postgres.js's error carries them as `parameters`,
+ * and Postgres quotes a value it could not read at the end of its message (`invalid input syntax
+ * for type uuid: "…"`). None of them reaches a log line: errors are logged as their type, a
+ * message without values, the SQLSTATE code, the stack frames and the cause — never their other
+ * fields.
+ */
+function safeMessage(e: Error): string {
+  const message = e.message.replace(/\nparams: [\s\S]*$/, '')
+  const code = (e as { code?: unknown }).code
+  const fromPostgres = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)
+  return fromPostgres ? message.replace(/: "[\s\S]*"$/, ': "[value withheld]"') : message
+}
+
+function serializeErr(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return v.replace(/\nparams: [\s\S]*$/, '')
+  if (!(v instanceof Error)) return v
+  const type = v.constructor.name
+  const message = safeMessage(v)
+  const out: Record<string, unknown> = { type, message }
+  const code = (v as { code?: unknown }).code
+  if (typeof code === 'string') out.code = code
+  const frames = v.stack?.split('\n').filter((l) => l.startsWith('    at '))
+  if (frames?.length) out.stack = [`${type}: ${message}`, ...frames].join('\n')
+  const cause = (v as { cause?: unknown }).cause
+  if (cause instanceof Error && depth < 3) out.cause = serializeErr(cause, depth + 1)
+  return out
+}
+
+/**
+ * One line saying what went wrong, for logs and for the `error` columns operators read (outbox,
+ * videos): a failed query reads as the database's own reason and the statement, without values.
+ */
+export function errText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  const message = safeMessage(err)
+  const cause = (err as { cause?: unknown }).cause
+  if (message.startsWith('Failed query:') && cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code
+    return `${safeMessage(cause)}${typeof code === 'string' ? ` (${code})` : ''}; ${message.slice(0, 200)}`
+  }
+  return message
+}
+
 export function createLogger(opts: {
   level: string
   name?: string
@@ -35,6 +80,7 @@ export function createLogger(opts: {
     level: opts.level,
     name: opts.name ?? 'live',
     redact: { paths: REDACT, censor: '[redacted]' },
+    serializers: { err: (v: unknown) => serializeErr(v) },
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
   }

@@ -24,7 +24,7 @@ import { createIngestControl } from './live/ingest-control.js'
 import { startReconciler } from './live/reconcile.js'
 import { createRedisLiveRegistry } from './live/registry.js'
 import { startSweeper } from './live/sweeper.js'
-import { createLogger, type Logger } from './log.js'
+import { createLogger, errText, type Logger } from './log.js'
 import { createMailer } from './mail/mailer.js'
 import { createMetrics } from './metrics/metrics.js'
 import { createScrape } from './metrics/scrape.js'
@@ -235,7 +235,7 @@ export async function buildDeps(
           log.error({ id }, 'videos: malformed event skipped'),
         )) {
           await onRecording(event).catch((err) => {
-            log.warn({ id: entry.id, err: (err as Error).message }, 'videos: event will be retried')
+            log.warn({ id: entry.id, err: errText(err) }, 'videos: event will be retried')
             retry.push(entry)
           })
         }
@@ -252,7 +252,7 @@ export async function buildDeps(
           trimPartitions(redis, keys.allEvents(), 24 * 3600_000),
           trimPartitions(redis, keys.allChatPersist(), 3600_000),
         ]),
-      { onError: (err) => log.warn({ err: (err as Error).message }, 'streams: trim failed') },
+      { onError: (err) => log.warn({ err: errText(err) }, 'streams: trim failed') },
     )
     await Promise.all([
       outbox.start(),
@@ -316,7 +316,7 @@ export async function startServer(
       : undefined
   if (analytics) deps.metrics.hlsViewers = () => analytics.activeViewers()
   const qoeFlush = every(config.QOE_FLUSH_INTERVAL_S * 1000, () => deps.chat.qoe.flush(), {
-    onError: (err) => log.warn({ err: (err as Error).message }, 'qoe: flush failed (kept for the next one)'),
+    onError: (err) => log.warn({ err: errText(err) }, 'qoe: flush failed (kept for the next one)'),
   })
   // QoE minute rows fold into hours, hours into days, on the audience figures' schedule
   // (ANALYTICS_RETENTION_*; analytics/qoe-rollup.ts).
@@ -365,9 +365,7 @@ export async function startServer(
       // The sockets are closed: what they reported goes to Postgres before the pool closes.
       qoeFlush.stop()
       qoeRollup.stop()
-      await deps.chat.qoe
-        .flush()
-        .catch((err) => log.warn({ err: (err as Error).message }, 'qoe: last flush failed'))
+      await deps.chat.qoe.flush().catch((err) => log.warn({ err: errText(err) }, 'qoe: last flush failed'))
       await workers.stop()
       // Stop accepting connections, let in-flight requests finish, then close clients.
       await new Promise<void>((resolve) => {

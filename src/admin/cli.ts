@@ -7,6 +7,7 @@
  */
 
 import { createDb } from '../db/client.js'
+import { errText } from '../log.js'
 import { createRedis } from '../redis/client.js'
 import { createKeys, DEFAULT_PARTITIONS } from '../redis/keys.js'
 import { demoteByEmail, promoteByEmail } from './commands.js'
@@ -54,7 +55,7 @@ try {
     console.log(`${result.username} <${result.email}> ${what}`)
   }
 } catch (err) {
-  console.error(`${command} failed: ${(err as Error).message}`)
+  console.error(`${command} failed: ${errText(err)}`)
   exitCode = 1
 } finally {
   await sql.end({ timeout: 5 })

@@ -10,7 +10,7 @@ import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
 import { every } from '../lib/every.js'
 import type { LiveRegistry } from '../live/registry.js'
-import type { Logger } from '../log.js'
+import { errText, type Logger } from '../log.js'
 import type { Redis } from '../redis/client.js'
 import type { Keys } from '../redis/keys.js'
 import { createFlusher } from './flush.js'
@@ -105,7 +105,7 @@ export async function startAnalyticsIngest(
   const job = every(flushMs, flush, {
     onError: (err) => {
       stats.failures++
-      deps.log.warn({ err: (err as Error).message }, 'analytics: flush failed; counts kept for the next one')
+      deps.log.warn({ err: errText(err) }, 'analytics: flush failed; counts kept for the next one')
     },
   })
 
@@ -114,7 +114,7 @@ export async function startAnalyticsIngest(
   if (opts.listen !== false) {
     socket = createSocket({ type: 'udp4', recvBufferSize: 8 * 1024 * 1024 })
     socket.on('message', (msg) => ingest(msg.toString('latin1')))
-    socket.on('error', (err) => deps.log.error({ err: err.message }, 'analytics: listener error'))
+    socket.on('error', (err) => deps.log.error({ err: errText(err) }, 'analytics: listener error'))
     const s = socket
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject)

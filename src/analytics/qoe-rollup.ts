@@ -9,7 +9,7 @@
 import { sql } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { every } from '../lib/every.js'
-import type { Logger } from '../log.js'
+import { errText, type Logger } from '../log.js'
 
 const BATCH = 5000
 
@@ -106,6 +106,6 @@ export async function rollUpQoe(db: Db, r: QoeRetention, now: number) {
 export function startQoeRollup(d: { db: Db; log: Logger; now: () => number }, r = QOE_RETENTION) {
   return every(3_600_000, () => rollUpQoe(d.db, r, d.now()), {
     immediate: true,
-    onError: (err) => d.log.warn({ err: (err as Error).message }, 'qoe: roll-up failed'),
+    onError: (err) => d.log.warn({ err: errText(err) }, 'qoe: roll-up failed'),
   })
 }

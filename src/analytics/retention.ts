@@ -8,7 +8,7 @@ import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
 import { analyticsBuckets, analyticsSiteDays, type Granularity } from '../db/schema/index.js'
 import { every } from '../lib/every.js'
-import type { Logger } from '../log.js'
+import { errText, type Logger } from '../log.js'
 
 type RetentionConfig = Pick<
   Config,
@@ -46,6 +46,6 @@ export function startAnalyticsRetention(deps: {
 }) {
   return every(3_600_000, () => applyRetention(deps.db, deps.config, deps.now()), {
     immediate: true,
-    onError: (err) => deps.log.warn({ err: (err as Error).message }, 'analytics: retention failed'),
+    onError: (err) => deps.log.warn({ err: errText(err) }, 'analytics: retention failed'),
   })
 }

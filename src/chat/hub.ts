@@ -16,6 +16,7 @@ import { eq } from 'drizzle-orm'
 import type { Db } from '../db/client.js'
 import { users } from '../db/schema/index.js'
 import { type Every, every } from '../lib/every.js'
+import { errText } from '../log.js'
 import type { Presence } from '../presence/presence.js'
 import { pushViewers, refreshPresence } from '../presence/viewers.js'
 import type { SocketAdmission } from './admission.js'
@@ -170,7 +171,7 @@ export class ChatHub {
     if (!room?.conns.delete(conn)) return
     this.d.presence
       .remove(room.name, [conn.id])
-      .catch((err) => this.d.log.warn({ err: (err as Error).message }, 'chat: presence remove failed'))
+      .catch((err) => this.d.log.warn({ err: errText(err) }, 'chat: presence remove failed'))
     if (room.conns.size === 0 && !room.lingerTimer) {
       room.lingerTimer = setTimeout(() => {
         room.lingerTimer = null
@@ -209,9 +210,7 @@ export class ChatHub {
     room.ready = previous
       .catch(() => {})
       .then(() => room.load(this.d.db, this.d.live, this.d.now()))
-      .catch((err) =>
-        this.d.log.warn({ err: (err as Error).message, channel: room.name }, 'chat: room reload failed'),
-      )
+      .catch((err) => this.d.log.warn({ err: errText(err), channel: room.name }, 'chat: room reload failed'))
   }
 
   /** Serializes once, then hands the same bytes to every socket of the room. */
@@ -327,7 +326,7 @@ export class ChatHub {
     const { config, log } = this.d
     const job = (ms: number, fn: () => unknown, what: string) => {
       const t = every(ms, fn, {
-        onError: (err) => log.warn({ err: (err as Error).message }, `chat: ${what} failed`),
+        onError: (err) => log.warn({ err: errText(err) }, `chat: ${what} failed`),
       })
       this.timers.push(t)
     }

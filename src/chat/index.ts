@@ -6,6 +6,7 @@
 import { createQoeAggregator, type QoeAggregator } from '../analytics/qoe-aggregator.js'
 import type { Deps } from '../deps.js'
 import { every } from '../lib/every.js'
+import { errText } from '../log.js'
 import { createRedisPresence, type Presence } from '../presence/presence.js'
 import { createSocketAdmission, type SocketAdmission } from './admission.js'
 import { type ChatBroker, createRedisChatBroker } from './broker.js'
@@ -45,7 +46,7 @@ export function createChat(d: ChatDeps): Chat {
     maxConnections: d.config.WS_MAX_CONNECTIONS,
     ttlMs: d.config.PRESENCE_TTL_S * 1000,
     now: d.now,
-    onError: (err) => d.log.warn({ err: (err as Error).message }, 'chat: socket release failed'),
+    onError: (err) => d.log.warn({ err: errText(err) }, 'chat: socket release failed'),
   })
   const hub = new ChatHub({ ...d, broker, history, presence, admission })
   const qoe = createQoeAggregator({
@@ -63,6 +64,6 @@ export function startChatRetention(d: Pick<Deps, 'db' | 'config' | 'log' | 'now'
       const n = await purgeExpiredMessages(d.db, d.config.CHAT_RETENTION_DAYS, d.now())
       if (n > 0) d.log.info({ deleted: n }, 'chat: retention purge')
     },
-    { onError: (err) => d.log.warn({ err: (err as Error).message }, 'chat: retention purge failed') },
+    { onError: (err) => d.log.warn({ err: errText(err) }, 'chat: retention purge failed') },
   )
 }

@@ -6,7 +6,7 @@
  * succeeded, so a Postgres outage or an unreachable ingest delays them and loses nothing.
  */
 import type { Db } from '../db/client.js'
-import type { Logger } from '../log.js'
+import { errText, type Logger } from '../log.js'
 import type { BatchOutcome, StreamEntry } from '../redis/stream-consumer.js'
 import { DELIBERATE } from './entry.js'
 import { parseEventEntries } from './events.js'
@@ -57,7 +57,7 @@ export function createLiveEffects(d: {
           ])
         } catch (err) {
           d.log.warn(
-            { id: entry.id, sessionId: event.sessionId, err: (err as Error).message },
+            { id: entry.id, sessionId: event.sessionId, err: errText(err) },
             'live effects: will retry',
           )
           retry.push(entry)

@@ -1,5 +1,5 @@
 /** @module live/ingest-control — talks to each ingest nginx's loopback control endpoint (`rtmp_control`). */
-import type { Logger } from '../log.js'
+import { errText, type Logger } from '../log.js'
 import { type IngestStream, type NodeStat, parseIngestStat, parseNodeStat } from './stat.js'
 
 export interface IngestControl {
@@ -66,10 +66,7 @@ export function createIngestControl(
         log.info({ node, channel, dropped }, 'drop publisher')
         return dropped
       } catch (err) {
-        log.warn(
-          { node, channel, err: (err as Error).message },
-          'drop publisher failed; on_update will refuse it',
-        )
+        log.warn({ node, channel, err: errText(err) }, 'drop publisher failed; on_update will refuse it')
         return null
       }
     },

@@ -9,7 +9,7 @@
  * Every instance runs this; the registry's transitions are atomic and idempotent.
  */
 import { every } from '../lib/every.js'
-import type { Logger } from '../log.js'
+import { errText, type Logger } from '../log.js'
 import type { IngestControl } from './ingest-control.js'
 import type { LivePublisher, LiveRegistry } from './registry.js'
 
@@ -73,6 +73,6 @@ export function startReconciler(o: Opts) {
   // At start, then periodically; every() never overlaps two runs.
   return every(o.intervalMs, reconcile, {
     immediate: true,
-    onError: (err) => o.log.warn({ err: (err as Error).message }, 'reconcile failed'),
+    onError: (err) => o.log.warn({ err: errText(err) }, 'reconcile failed'),
   })
 }

@@ -20,6 +20,7 @@ import type { AppEnv, AuthEnv } from '../http/env.js'
 import { AppError, UnauthorizedError } from '../http/errors.js'
 import { requireUser } from '../http/middleware/auth.js'
 import { validate } from '../http/validate.js'
+import { errText } from '../log.js'
 import { rateLimit } from '../rate-limit/middleware.js'
 import { safeNext } from '../web/shared/format.js'
 import { createOidcClients } from './clients.js'
@@ -76,7 +77,7 @@ export const oidcAuthRoutes = (deps: Deps) => {
         ;({ email, email_verified: verified, preferred_username: preferred } = info)
       }
     } catch (err) {
-      deps.log.info({ provider, err: (err as Error).message, ip: c.var.clientIp }, 'oidc callback refused')
+      deps.log.info({ provider, err: errText(err), ip: c.var.clientIp }, 'oidc callback refused')
       throw refusal(err)
     }
     const ip = c.var.clientIp

@@ -10,7 +10,7 @@
  */
 import type { Sql } from '../db/client.js'
 import { every } from '../lib/every.js'
-import type { Logger } from '../log.js'
+import { errText, type Logger } from '../log.js'
 import { OUTBOX_CHANNEL } from './outbox.js'
 import { isTopic, type Payload, parsePayload, type Topic } from './topics.js'
 
@@ -92,7 +92,7 @@ export function createOutboxWorker(o: {
       return true
     } catch (err) {
       o.onError?.(err, 'handler')
-      const message = (err as Error).message?.slice(0, 500) ?? String(err)
+      const message = errText(err).slice(0, 500)
       if (handler.maxAttempts !== undefined && row.attempts >= handler.maxAttempts) {
         log.error(
           { outboxId: row.id, topic: row.topic, attempts: row.attempts, err: message },
@@ -125,7 +125,7 @@ export function createOutboxWorker(o: {
 
   const onError = (err: unknown) => {
     o.onError?.(err, 'query')
-    log.warn({ err: (err as Error).message }, 'outbox: drain failed')
+    log.warn({ err: errText(err) }, 'outbox: drain failed')
   }
   const loop = every(o.pollMs ?? 1000, drain, { onError })
   const retention = every(
@@ -146,7 +146,7 @@ export function createOutboxWorker(o: {
           () => void loop.now(),
         )
         .catch((err: Error) => {
-          log.warn({ err: err.message }, 'outbox: LISTEN failed; polling only')
+          log.warn({ err: errText(err) }, 'outbox: LISTEN failed; polling only')
           return null
         })
       unlisten = listening ? () => listening.unlisten() : null
@@ -159,10 +159,7 @@ export function createOutboxWorker(o: {
         return row ? await apply(row) : false
       } catch (err) {
         o.onError?.(err, 'query')
-        log.warn(
-          { outboxId: id, err: (err as Error).message },
-          'outbox: inline apply failed; workers will retry',
-        )
+        log.warn({ outboxId: id, err: errText(err) }, 'outbox: inline apply failed; workers will retry')
         return false
       }
     },

@@ -12,7 +12,7 @@
  * - `trim()` drops entries every group has acknowledged and that are older than `keepMs`, so the
  *   stream is bounded by consumption, never by a MAXLEN that could cut unread entries.
  */
-import type { Logger } from '../log.js'
+import { errText, type Logger } from '../log.js'
 import { duplicate, type Redis } from './client.js'
 
 export type StreamEntry = { id: string; fields: string[] }
@@ -121,7 +121,7 @@ export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
       } catch (err) {
         o.onError?.(err, 'entry')
         o.log.warn(
-          { stream: where, group: o.group, n: batch.length, err: (err as Error).message },
+          { stream: where, group: o.group, n: batch.length, err: errText(err) },
           'stream batch failed; will retry',
         )
         return 0
@@ -143,10 +143,7 @@ export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
         done++
       } catch (err) {
         o.onError?.(err, 'entry')
-        o.log.warn(
-          { stream, group: o.group, id, err: (err as Error).message },
-          'stream entry failed; will retry',
-        )
+        o.log.warn({ stream, group: o.group, id, err: errText(err) }, 'stream entry failed; will retry')
       }
     }
     return done
@@ -208,7 +205,7 @@ export function createStreamConsumer(o: StreamConsumerOptions): StreamConsumer {
         const msg = String((err as Error).message)
         // The stream or group vanished (Redis restarted empty, FLUSHALL): recreate and go on.
         if (msg.includes('NOGROUP')) await ensureGroups().catch(() => {})
-        else o.log.warn({ stream: where, group: o.group, err: msg }, 'stream consumer: read failed')
+        else o.log.warn({ stream: where, group: o.group, err: errText(err) }, 'stream consumer: read failed')
         await new Promise((r) => setTimeout(r, backoff))
         backoff = Math.min(backoff * 2, 5000)
       }

@@ -10,6 +10,7 @@ import { Hono } from 'hono'
 import type { Deps } from '../deps.js'
 import { type HookEnv, hookAuth } from '../http/middleware/hook-auth.js'
 import { DELIBERATE } from '../live/entry.js'
+import { errText } from '../log.js'
 import type { HookName } from '../metrics/metrics.js'
 import { admitPublisher } from './admit.js'
 import { DoneForm, firstOccurrence, PublishForm, parseHookForm, UpdateForm } from './form.js'
@@ -40,7 +41,7 @@ async function guarded(
   try {
     return await fn()
   } catch (err) {
-    c.var.log.error({ hook, node: c.var.node, err: (err as Error).message }, 'hook failed')
+    c.var.log.error({ hook, node: c.var.node, err: errText(err) }, 'hook failed')
     deps.metrics.hook(hook, onFailure === 'refuse' ? 'failed_closed' : 'failed_open')
     deps.metrics.storeError('hooks', err)
     return onFailure === 'refuse' ? c.text('unavailable', 503) : c.text('ok (degraded)', 200)

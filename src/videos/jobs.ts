@@ -18,7 +18,7 @@ import { eq } from 'drizzle-orm'
 import type { Config } from '../config.js'
 import type { Db } from '../db/client.js'
 import { videos } from '../db/schema/index.js'
-import type { Logger } from '../log.js'
+import { errText, type Logger } from '../log.js'
 import { duplicate, type Redis } from '../redis/client.js'
 import type { Keys } from '../redis/keys.js'
 import type { MediaPaths } from './paths.js'
@@ -82,13 +82,13 @@ export function createVideoJobs(d: {
   })
   // Connection trouble surfaces as failed or late jobs; without listeners it would print raw.
   for (const q of [videosQueue, thumbsQueue])
-    q.on('error', (err) => d.log.warn({ err: err.message }, 'video jobs: queue error'))
+    q.on('error', (err) => d.log.warn({ err: errText(err) }, 'video jobs: queue error'))
   let workers: Worker[] = []
 
   const markFailed = async (videoId: string, err: Error, final: boolean) => {
     await d.db
       .update(videos)
-      .set(final ? { status: 'failed', error: err.message } : { error: err.message })
+      .set(final ? { status: 'failed', error: errText(err) } : { error: errText(err) })
       .where(eq(videos.id, videoId))
   }
 
@@ -125,9 +125,9 @@ export function createVideoJobs(d: {
         if (job?.name !== 'remux') return
         const { videoId } = job.data as RemuxJob
         const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1)
-        d.log.warn({ videoId, attempt: job.attemptsMade, final, err: err.message }, 'video: remux failed')
+        d.log.warn({ videoId, attempt: job.attemptsMade, final, err: errText(err) }, 'video: remux failed')
         markFailed(videoId, err, final).catch((e) =>
-          d.log.error({ videoId, err: (e as Error).message }, 'video: could not record the failure'),
+          d.log.error({ videoId, err: errText(e) }, 'video: could not record the failure'),
         )
       })
       const thumbsWorker = new Worker(THUMBNAILS_QUEUE, async () => d.refreshThumbnails(), {
@@ -137,7 +137,7 @@ export function createVideoJobs(d: {
         lockDuration: 60_000,
       })
       for (const w of [remuxWorker, thumbsWorker])
-        w.on('error', (err) => d.log.warn({ err: err.message }, 'video jobs: worker error'))
+        w.on('error', (err) => d.log.warn({ err: errText(err) }, 'video jobs: worker error'))
       workers = [remuxWorker, thumbsWorker]
       // Schedulers are upserted by every instance: one schedule each, whoever wrote it last. Not
       // awaited: on a Redis that is down the commands wait (no retry cap) until it is back, and
@@ -156,7 +156,7 @@ export function createVideoJobs(d: {
           )
         else await thumbsQueue.removeJobScheduler('live-thumbnails')
       }
-      schedule().catch((err) => d.log.warn({ err: (err as Error).message }, 'video jobs: scheduling failed'))
+      schedule().catch((err) => d.log.warn({ err: errText(err) }, 'video jobs: scheduling failed'))
     },
     async stop() {
       // close() waits for the running job. A long remux is not waited for beyond a few seconds:

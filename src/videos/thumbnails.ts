@@ -9,7 +9,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Db } from '../db/client.js'
 import type { LiveEntry } from '../live/registry.js'
-import type { Logger } from '../log.js'
+import { errText, type Logger } from '../log.js'
 import { emitWebhookEvent } from '../webhooks/emit.js'
 import { thumbnail } from './ffmpeg.js'
 import { liveThumbUrl, type MediaPaths } from './paths.js'
@@ -36,7 +36,7 @@ export function createThumbnailRefresher(d: {
       await thumbnail(`${base}/hls/${e.channel}/index.m3u8`, tmp)
       await rename(tmp, out)
     } catch (err) {
-      d.log.debug({ channel: e.channel, err: (err as Error).message }, 'thumbnail: grab failed')
+      d.log.debug({ channel: e.channel, err: errText(err) }, 'thumbnail: grab failed')
       await rm(tmp, { force: true })
       return false
     }
@@ -47,7 +47,7 @@ export function createThumbnailRefresher(d: {
       userId: e.userId,
       key: `stream.thumbnail:${e.sessionId}:${at}`,
       data: { channel: e.channel, sessionId: e.sessionId, thumbnailUrl: liveThumbUrl(e.channel) },
-    }).catch((err) => d.log.warn({ err: (err as Error).message }, 'thumbnail: webhook not recorded'))
+    }).catch((err) => d.log.warn({ err: errText(err) }, 'thumbnail: webhook not recorded'))
     return true
   }
 

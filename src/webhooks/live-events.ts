@@ -9,7 +9,7 @@ import type { Db } from '../db/client.js'
 import { isForeignKeyViolation } from '../db/errors.js'
 import { webhookEndpoints } from '../db/schema/index.js'
 import type { StreamEvent } from '../live/events.js'
-import type { Logger } from '../log.js'
+import { errText, type Logger } from '../log.js'
 import type { BatchOutcome, StreamEntry } from '../redis/stream-consumer.js'
 import { emitWebhookEvent } from './emit.js'
 import { fromStreamEvent } from './events.js'
@@ -43,7 +43,7 @@ export function createWebhookEventHandler(d: { db: Db; log: Logger }) {
         // The endpoint or its owner was deleted meanwhile: nobody is left to tell.
         if (isForeignKeyViolation(err)) continue
         d.log.warn(
-          { key: webhook.key, err: (err as Error).message },
+          { eventKey: webhook.key, err: errText(err) },
           'webhooks: event not recorded; it and the rest of the batch will be retried',
         )
         return { retry: events.slice(i).map((e) => e.entry) }

@@ -19,7 +19,7 @@ import type { Config } from '../config.js'
 import type { Db, Sql } from '../db/client.js'
 import { users, webhookAttempts, webhookDeliveries, webhookEndpoints } from '../db/schema/index.js'
 import { every } from '../lib/every.js'
-import type { Logger } from '../log.js'
+import { errText, type Logger } from '../log.js'
 import { enqueueMail } from '../outbox/outbox.js'
 import { WEBHOOKS_CHANNEL } from './emit.js'
 import type { SecretBox } from './secret.js'
@@ -245,7 +245,7 @@ export function createWebhookWorker(o: {
     } catch (err) {
       // The lease runs out and the row is attempted again: at least once, never lost.
       o.onError?.(err)
-      log.warn({ deliveryId: row.id, err: (err as Error).message }, 'webhook: recording an attempt failed')
+      log.warn({ deliveryId: row.id, err: errText(err) }, 'webhook: recording an attempt failed')
     }
   }
 
@@ -267,7 +267,7 @@ export function createWebhookWorker(o: {
 
   const onError = (err: unknown) => {
     o.onError?.(err)
-    log.warn({ err: (err as Error).message }, 'webhook: claim failed')
+    log.warn({ err: errText(err) }, 'webhook: claim failed')
   }
   const loop = every(o.pollMs ?? 1000, pump, { onError })
   const retention = every(
@@ -295,7 +295,7 @@ export function createWebhookWorker(o: {
           () => void loop.now(),
         )
         .catch((err: Error) => {
-          log.warn({ err: err.message }, 'webhook: LISTEN failed; polling only')
+          log.warn({ err: errText(err) }, 'webhook: LISTEN failed; polling only')
           return null
         })
       unlisten = listening ? () => listening.unlisten() : null
