@@ -11,15 +11,23 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { serve } from '@hono/node-server'
 import autocannon from 'autocannon'
+import { sql } from 'drizzle-orm'
 import { Hono } from 'hono'
+import type { Cluster } from 'ioredis'
 import { hashPassword } from '../../src/accounts/password.js'
 import { loadConfig } from '../../src/config.js'
 import { channels, streamKeys, users } from '../../src/db/schema/index.js'
+import { EFFECTS_GROUP } from '../../src/live/effects.js'
+import { isCluster } from '../../src/redis/client.js'
+import { partitionedLag } from '../../src/redis/partitioned.js'
 import { startServer } from '../../src/server.js'
 import { generateStreamKey } from '../../src/stream-keys/token.js'
+import { VIDEOS_GROUP } from '../../src/videos/recorder.js'
+import { WEBHOOKS_GROUP } from '../../src/webhooks/live-events.js'
 import { startEphemeralServices } from '../lib/ephemeral.js'
 import { startRedisCluster } from '../lib/redis-cluster.js'
 import { type OpenLoopJob, openLoop } from './lib/open-loop.js'
@@ -41,9 +49,39 @@ const rate = Number(args.rate)
 const fixedCount = rate * duration
 const channelCount = Number(args.channels) + fixedCount
 
-type Row = { name: string; rps: number; p50: number; p99: number; errors: number; statuses: string }
+type Row = {
+  name: string
+  rps: number
+  p50: number
+  p99: number
+  errors: number
+  statuses: string
+  /** The event-loop delay p99 of this process (the app's) during the row, ms. */
+  loopP99?: number
+}
+
+/**
+ * Measures this process's event-loop delay while `fn` runs. The app runs in this process, so a
+ * latency tail that shows here too is queueing on the loop (CPU work in JS); one that does not is
+ * waiting on something else (the Postgres pool, Redis, the kernel).
+ */
+async function withLoopDelay<T extends Row>(fn: () => Promise<T>): Promise<T> {
+  const h = monitorEventLoopDelay({ resolution: 1 })
+  h.enable()
+  try {
+    const row = await fn()
+    row.loopP99 = Number((h.percentile(99) / 1e6).toFixed(1))
+    return row
+  } finally {
+    h.disable()
+  }
+}
 
 function run(name: string, opts: autocannon.Options, expectStatus: number): Promise<Row> {
+  return withLoopDelay(() => runClosed(name, opts, expectStatus))
+}
+
+function runClosed(name: string, opts: autocannon.Options, expectStatus: number): Promise<Row> {
   return new Promise((resolve, reject) => {
     autocannon({ connections, pipelining: 1, ...opts }, (err, r) => {
       if (err) return reject(err)
@@ -55,7 +93,10 @@ function run(name: string, opts: autocannon.Options, expectStatus: number): Prom
         .reduce((n, [, v]) => n + (v as { count: number }).count, 0)
       resolve({
         name,
-        rps: r.requests.average,
+        // autocannon ends a run on its one-second tick, so a fixed amount of requests done in
+        // 2.1 s read as 4000 / 3 = 1,333/s. With an amount, Little's law over the connections
+        // kept busy gives the rate; over a duration the total does.
+        rps: opts.amount ? (connections * 1000) / r.latency.mean : r.requests.total / r.duration,
         p50: r.latency.p50,
         p99: r.latency.p99,
         errors: r.errors + r.timeouts + wrong,
@@ -64,6 +105,10 @@ function run(name: string, opts: autocannon.Options, expectStatus: number): Prom
     })
   })
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** A Postgres backend reports its counters to pg_stat_database within 10 s of going idle (PG ≥ 15). */
+const STATS_FLUSH_MS = 11_000
 
 const services = await startEphemeralServices('bench-hooks')
 process.once('exit', () => void services.stop())
@@ -119,6 +164,34 @@ try {
     keys.push(...gens.map(({ g }) => g.key))
   }
 
+  /** Transactions committed or rolled back in the database, and commands every Redis master ran. */
+  const storeCounters = async () => {
+    const [pg] = (await app.deps.db.execute(
+      sql`select (xact_commit + xact_rollback)::text as n from pg_stat_database where datname = current_database()`,
+    )) as unknown as { n: string }[]
+    const redises = isCluster(app.deps.redis)
+      ? (app.deps.redis as unknown as Cluster).nodes('master')
+      : [app.deps.redis]
+    let redisCommands = 0
+    for (const r of redises) {
+      const info = await r.info('stats')
+      redisCommands += Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0)
+    }
+    return { at: Date.now(), pgXacts: Number(pg!.n), redisCommands }
+  }
+  /** Until every group of the events stream has applied everything (nothing pending, no lag). */
+  const eventsApplied = async () => {
+    for (;;) {
+      const lags = await Promise.all(
+        [EFFECTS_GROUP, WEBHOOKS_GROUP, VIDEOS_GROUP].map((g) =>
+          partitionedLag(app.deps.redis, app.deps.keys.allEvents(), g),
+        ),
+      )
+      if (lags.every((l) => l.pending === 0 && l.lag === 0)) return
+      await sleep(200)
+    }
+  }
+
   const base = `http://127.0.0.1:${app.port}/hooks/rtmp`
   const q = `?node=bench&secret=${secret}`
   const form = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -142,7 +215,10 @@ try {
   // Fixed arrival rate, open loop (lib/open-loop.ts: a worker thread sends request i at i/rate
   // and measures from that due time), so queueing shows up in the percentiles.
   const paced = async (name: string, job: Omit<OpenLoopJob, 'rate' | 'durationS'>, expect: number) => {
+    const h = monitorEventLoopDelay({ resolution: 1 })
+    h.enable()
     const r = await openLoop({ ...job, rate, durationS: duration })
+    h.disable()
     const wrong = Object.entries(r.statuses)
       .filter(([st]) => Number(st) !== expect)
       .reduce((n, [, c]) => n + c, 0)
@@ -155,6 +231,7 @@ try {
       statuses: Object.entries(r.statuses)
         .map(([st, c]) => `${st}×${c}`)
         .join(' '),
+      loopP99: Number((h.percentile(99) / 1e6).toFixed(1)),
     }
     rows.push(row)
     return row
@@ -165,11 +242,30 @@ try {
     { url: `http://127.0.0.1:${barePort}/bare`, method: 'POST', headers: form, bodies: [body('publish', 0)] },
     302,
   )
+  // What each publish costs the stores, consumers included: Postgres transactions and Redis
+  // commands over the row and until every group has applied its events, less the same span idle
+  // (reconciler, job queue polling). Counts, not times: they do not depend on how noisy the
+  // machine is. Postgres publishes a backend's counters within 10 s of it going idle, hence the wait.
+  const before = await storeCounters()
   const publishFixed = await paced(
     `on_publish (accept, first publish) @ ${rate}/s`,
     { url: `${base}/publish${q}`, method: 'POST', headers: form, bodies: fixedBodies('publish') },
     302,
   )
+  const busyMs = Date.now() - before.at
+  await eventsApplied()
+  await sleep(STATS_FLUSH_MS)
+  const during = await storeCounters()
+  // The same span again with no load: what the background costs by itself.
+  await sleep(during.at - before.at)
+  const idle = await storeCounters()
+  const perPublish = (k: 'pgXacts' | 'redisCommands') =>
+    (during[k] - before[k] - (idle[k] - during[k])) / fixedCount
+  const costs = {
+    pgXacts: perPublish('pgXacts'),
+    redisCommands: perPublish('redisCommands'),
+    busyMs,
+  }
   await paced(
     `on_update (live session) @ ${rate}/s`,
     { url: `${base}/update${q}`, method: 'POST', headers: form, bodies: fixedBodies('update_publish') },
@@ -247,12 +343,13 @@ try {
   const redisDesc = cluster
     ? 'Redis: a 3-master Redis Cluster on the same machine (REDIS_CLUSTER_NODES)'
     : 'Redis: one redis-server'
-  const header = `${redisDesc}. Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model.trim()}, autocannon in the same machine; rows marked @ ${rate}/s at a fixed arrival rate (open loop, latency from each request's due time), the others closed-loop (autocannon) over ${connections} connections; ${new Date().toISOString().slice(0, 10)}. on_publish p99 at ${rate}/s: ${publishFixed.p99} ms = ${ratio.toFixed(1)}× the bare route's p99 in the same run.`
+  const header = `${redisDesc}. Node ${process.version}, ${cpus().length}× ${cpus()[0]?.model.trim()}, autocannon in the same machine; rows marked @ ${rate}/s at a fixed arrival rate (open loop, latency from each request's due time), the others closed-loop (autocannon) over ${connections} connections; ${new Date().toISOString().slice(0, 10)}. on_publish p99 at ${rate}/s: ${publishFixed.p99} ms = ${ratio.toFixed(1)}× the bare route's p99 in the same run. Each accepted publish cost, consumers included and the idle background subtracted: ${costs.pgXacts.toFixed(2)} Postgres transactions and ${costs.redisCommands.toFixed(1)} Redis commands.`
   const table = [
-    '| scenario | req/s | p50 ms | p99 ms | non-expected | statuses |',
-    '|---|---:|---:|---:|---:|---|',
+    '| scenario | req/s | p50 ms | p99 ms | event-loop delay p99 ms | non-expected | statuses |',
+    '|---|---:|---:|---:|---:|---:|---|',
     ...rows.map(
-      (r) => `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.statuses} |`,
+      (r) =>
+        `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.loopP99 ?? ''} | ${r.errors} | ${r.statuses} |`,
     ),
   ].join('\n')
   console.log(`\n${header}\n\n${table}\n`)

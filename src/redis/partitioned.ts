@@ -9,10 +9,12 @@
  */
 import { isCluster, type Redis } from './client.js'
 import {
+  type BatchOutcome,
   createStreamConsumer,
   groupLag,
   type StreamConsumer,
   type StreamConsumerOptions,
+  type StreamEntry,
   trimConsumed,
 } from './stream-consumer.js'
 
@@ -23,14 +25,17 @@ export function createPartitionedConsumer(
   if (!isCluster(o.redis)) return createStreamConsumer({ ...rest, stream: streams })
   // One reader per partition, but the handlers take turns, as they do behind the single reader
   // on one Redis: sixteen partitions' worth of Postgres writes at once would queue the hooks'
-  // own queries behind them in the pool (bench:hooks --redis-cluster showed it).
+  // own queries behind them in the pool (bench:hooks --redis-cluster showed it). Batches that
+  // wait for their turn are handled together, so a batch handler sees what one read of every
+  // partition would have given it on one Redis.
   const turn = createTurns()
+  const together = rest.handleBatch ? coalesce(rest.handleBatch) : undefined
   const consumers = streams.map((stream) =>
     createStreamConsumer({
       ...rest,
       stream,
       ...(rest.handle && { handle: (e) => turn(() => rest.handle!(e)) }),
-      ...(rest.handleBatch && { handleBatch: (b) => turn(() => rest.handleBatch!(b)) }),
+      ...(together && { handleBatch: together }),
     }),
   )
   return {
@@ -55,6 +60,38 @@ function createTurns() {
     last = next.catch(() => {})
     return next
   }
+}
+
+/**
+ * One batch handler call at a time; batches that arrive while one runs are handed over in a
+ * single call once it finished, and each caller gets back the part of the outcome that is its
+ * own (the entries of its batch to retry, or the error).
+ */
+export function coalesce(
+  handleBatch: NonNullable<StreamConsumerOptions['handleBatch']>,
+): (entries: StreamEntry[]) => Promise<BatchOutcome> {
+  type Waiting = { entries: StreamEntry[]; done: (o: BatchOutcome) => void; fail: (e: unknown) => void }
+  let queue: Waiting[] = []
+  let running = false
+  async function drain() {
+    running = true
+    while (queue.length > 0) {
+      const waiting = queue
+      queue = []
+      try {
+        const retry = new Set((await handleBatch(waiting.flatMap((w) => w.entries)))?.retry)
+        for (const w of waiting) w.done({ retry: w.entries.filter((e) => retry.has(e)) })
+      } catch (err) {
+        for (const w of waiting) w.fail(err)
+      }
+    }
+    running = false
+  }
+  return (entries) =>
+    new Promise<BatchOutcome>((done, fail) => {
+      queue.push({ entries, done, fail })
+      if (!running) void drain()
+    })
 }
 
 /** `groupLag` summed over the partitions. */
