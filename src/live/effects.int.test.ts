@@ -5,10 +5,13 @@
  * ingest holding back only its own entry.
  */
 import { randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { eq, inArray } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from '../../test/harness.js'
 import { broadcaster } from '../../test/support/live-helpers.js'
+import { createDb } from '../db/client.js'
 import { channels, streamKeys, streamSessions, users } from '../db/schema/index.js'
 import { createLogger } from '../log.js'
 import { createLiveEffects } from './effects.js'
@@ -123,5 +126,42 @@ describe('live effects, a batch at a time', () => {
     ])
     const [k] = await t.deps.db.select().from(streamKeys).where(eq(streamKeys.id, a.keyId))
     expect(k!.lastUsedAt?.getTime()).toBe(now)
+  })
+
+  it('drops a publisher ended on purpose even while Postgres refuses, and fails the batch for its history', async () => {
+    const b = await broadcaster(t.deps)
+    const e = base(b, await channelIdOf(b.channel), Date.now())
+    // An ingest node's control endpoint, recording what it is asked to drop.
+    const drops: string[] = []
+    const node = createServer((req, res) => {
+      drops.push(req.url ?? '')
+      res.end('1')
+    })
+    await new Promise<void>((r) => node.listen(0, '127.0.0.1', r))
+    // A database nobody listens on: every query is refused.
+    const refused = createDb('postgres://postgres@127.0.0.1:9/none')
+    try {
+      const handle = createLiveEffects({
+        db: refused.db,
+        ingest: createIngestControl(
+          { down: `http://127.0.0.1:${(node.address() as AddressInfo).port}` },
+          log,
+        ),
+        live: t.deps.live,
+        log,
+      })
+      const offline = {
+        type: 'stream.offline' as const,
+        ...e,
+        endedAt: e.at,
+        reason: 'kicked' as const,
+        wasLive: true,
+      }
+      await expect(handle([entry('1-0', offline)])).rejects.toThrow()
+      expect(drops).toEqual([`/control/drop/publisher?app=live&name=${b.channel}&clientid=${e.clientId}`])
+    } finally {
+      await refused.sql.end({ timeout: 1 })
+      node.close()
+    }
   })
 })

@@ -18,10 +18,10 @@ export const EFFECTS_GROUP = 'live-effects'
 
 /**
  * A batch handler (redis/stream-consumer.ts): the history of the whole read in a few statements
- * (history.ts), then each offline event's tombstone and drop. History that fails (Postgres down)
- * fails the batch, to be retried whole — every write is idempotent. A drop that fails (its ingest
- * node unreachable) holds back only its own entry, so one dead node never stalls the history of
- * every other channel.
+ * (history.ts) and, at the same time, each offline event's tombstone and drop — a drop never
+ * waits for Postgres. History that fails (Postgres down) fails the batch, to be retried whole:
+ * every write and drop is idempotent. A drop that fails (its ingest node unreachable) holds back
+ * only its own entry, so one dead node never stalls the history of every other channel.
  */
 export function createLiveEffects(d: {
   db: Db
@@ -33,15 +33,15 @@ export function createLiveEffects(d: {
     const events = parseEventEntries(entries, (id) =>
       d.log.error({ id }, 'live effects: malformed event skipped'),
     )
-    await applyToHistoryBatch(
-      d.db,
-      events.map((e) => e.event),
-      // The channel or key was deleted meanwhile: there is no history left to write.
-      (e) => d.log.warn({ sessionId: e.sessionId }, 'live effects: session of a deleted channel skipped'),
-    )
     const retry: StreamEntry[] = []
-    await Promise.all(
-      events.map(async ({ entry, event }) => {
+    const [history] = await Promise.allSettled([
+      applyToHistoryBatch(
+        d.db,
+        events.map((e) => e.event),
+        // The channel or key was deleted meanwhile: there is no history left to write.
+        (e) => d.log.warn({ sessionId: e.sessionId }, 'live effects: session of a deleted channel skipped'),
+      ),
+      ...events.map(async ({ entry, event }) => {
         if (event.type !== 'stream.offline') return
         try {
           await Promise.all([
@@ -63,7 +63,8 @@ export function createLiveEffects(d: {
           retry.push(entry)
         }
       }),
-    )
+    ])
+    if (history.status === 'rejected') throw history.reason
     return { retry }
   }
 }
