@@ -68,6 +68,10 @@ describe('a private channel in the browser', () => {
     await page.waitForFunction(
       () => document.querySelector('#channel-title')?.textContent === 'members night',
     )
+    // The poster is the live thumbnail under the same grant (a bare /thumbs/ URL would be refused).
+    expect(await page.$eval('#video', (v: HTMLVideoElement) => v.poster)).toMatch(
+      new RegExp(`/thumbs/t/[^/]+/${owner.channel}\\.jpg\\?t=\\d+$`),
+    )
     await screenshot(page, 'private-channel-owner')
     const segments = media.filter((m) => m.url.endsWith('.ts'))
     expect(segments.length).toBeGreaterThan(0)

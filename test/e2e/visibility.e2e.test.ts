@@ -31,8 +31,9 @@ async function grantFor(auth: Record<string, string>, channel: string) {
 }
 
 beforeAll(async () => {
-  // A 1 s auth cache so a revocation is observable quickly (the default is 5 s).
-  stack = await startStack({ env: { PLAYBACK_AUTH_CACHE_S: '1' } })
+  // A 1 s auth cache so a revocation is observable quickly (the default is 5 s); live
+  // thumbnails every 2 s so the private one exists within the test.
+  stack = await startStack({ env: { PLAYBACK_AUTH_CACHE_S: '1', THUMBNAIL_INTERVAL_S: '2' } })
   owner = await broadcaster(stack.deps)
   member = await loggedIn(stack.deps)
   stranger = await loggedIn(stack.deps)
@@ -137,6 +138,37 @@ describe('a private channel', () => {
     expect((await httpFrom(loopback(2, 4), foreign)).status).toBe(403)
     // A grant is a bearer credential (as Mux's signed playback): it plays from another address.
     expect((await httpFrom(loopback(2, 5), signed)).status).toBe(200)
+  })
+
+  it('shows its live thumbnail under a grant from any address, and to nobody else from any address', async () => {
+    const grant = (await (await grantFor(member.auth, owner.channel)).json()) as Grant
+    const underGrant = `${stack.http}/thumbs/t/${grant.token}/${owner.channel}.jpg`
+    // The member's poster, from one address (warming the check's cached answer)…
+    const poster = await waitFor(
+      async () => {
+        const r = await httpFrom(loopback(3, 1), underGrant)
+        return r.status === 200 ? r : null
+      },
+      { timeoutMs: 20_000, what: "the private channel's thumbnail under a grant" },
+    )
+    expect(poster.headers['content-type']).toBe('image/jpeg')
+    expect(poster.headers['cache-control']).toBe('private, no-cache')
+    // …and from another one: a grant is a bearer credential.
+    expect((await httpFrom(loopback(3, 2), underGrant)).status).toBe(200)
+    // Without it, from other addresses, whatever they claim to forward: refused.
+    const bare = `${stack.http}/thumbs/${owner.channel}.jpg`
+    expect((await httpFrom(loopback(3, 3), bare)).status).toBe(401)
+    expect(
+      (await httpFrom(loopback(3, 4), bare, { headers: { 'x-forwarded-for': '127.0.3.1' } })).status,
+    ).toBe(401)
+    const own = (await (await grantFor(stranger.auth, stranger.user.username)).json()) as Grant
+    expect(
+      (await httpFrom(loopback(3, 5), `${stack.http}/thumbs/t/${own.token}/${owner.channel}.jpg`)).status,
+    ).toBe(403)
+    // The grant never reaches the access log.
+    const logs = [...stack.nginxFiles()].filter(([p]) => p.endsWith('access.log')).map(([, c]) => c)
+    expect(logs.join('\n')).toContain(`/thumbs/t/-/${owner.channel}.jpg`)
+    for (const l of logs) expect(l).not.toContain(grant.token.split('.')[2])
   })
 
   it('refuses an expired grant', async () => {

@@ -102,6 +102,8 @@ function setStatus(next: StreamStatus, startedAt?: string, initial = false): voi
     watch.classList.add('is-waiting')
   } else {
     waitingText.textContent = 'Loading the stream…'
+    // The server rendered a private channel's shell without a poster: its audience's is under the grant.
+    if (grant) video.poster = `${grant.thumbnail()}?t=${Math.floor(Date.now() / 30_000)}`
     // A new or resumed session may restart the playlist: start clean rather than stall on the old one.
     if (was !== 'live' || startedAt) {
       player.start()

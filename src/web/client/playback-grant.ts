@@ -13,6 +13,8 @@ export type PlaybackGrant = {
   ready(): Promise<boolean>
   /** The playlist path under the current grant. */
   src(): string
+  /** The channel's live thumbnail under the current grant (the player's poster). */
+  thumbnail(): string
   /** Any request URL re-pointed at the current grant. */
   rewrite(url: string): string
 }
@@ -42,6 +44,7 @@ export function createPlaybackGrant(channel: string): PlaybackGrant {
   return {
     ready: () => (token ? Promise.resolve(true) : fetchGrant()),
     src: () => `/hls/t/${token}/${channel}/index.m3u8`,
+    thumbnail: () => `/thumbs/t/${token}/${channel}.jpg`,
     rewrite: (url) => (token ? url.replace(GRANT_PATH, `/hls/t/${token}/`) : url),
   }
 }
