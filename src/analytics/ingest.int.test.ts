@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loggedIn } from '../../test/factories.js'
 import { createTestApp, manualClock, type TestApp } from '../../test/harness.js'
 import { analyticsBuckets, channels } from '../db/schema/index.js'
+import type { Analytics } from '../web/client/analytics-data.js'
 import { type AnalyticsIngest, startAnalyticsIngest } from './ingest.js'
 import { formatHlsLine } from './log-line.js'
 
@@ -73,17 +74,7 @@ async function rows(channelId: string) {
 async function analytics(channel: string, auth: Record<string, string>, q: string) {
   const res = await t.app.request(`/api/v1/channels/${channel}/analytics?${q}`, { headers: auth })
   expect(res.status).toBe(200)
-  return (await res.json()) as {
-    totals: {
-      views: number
-      uniqueViewers: number
-      watchTimeS: number
-      avgViewDurationS: number
-      peakConcurrent: number
-    }
-    series: { t: string; views: number; watchTimeS: number; avgConcurrent: number; peakConcurrent: number }[]
-    qoe: Record<string, unknown>
-  }
+  return (await res.json()) as Analytics
 }
 
 describe('analytics ingestion', () => {

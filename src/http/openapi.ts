@@ -268,7 +268,8 @@ const OPS: OpenApiOps = {
       },
       description:
         '→ `{ totals: { views, uniqueViewers, watchTimeS, avgViewDurationS, peakConcurrent }, series: [{ t, views, ' +
-        'watchTimeS, avgConcurrent, peakConcurrent }], qoe: { startupMsP50, rebufferRatio, latencyMsP50 } }`, ' +
+        'watchTimeS, avgConcurrent, peakConcurrent }], sources: { page, other }, qoe: { startupMsP50, rebufferRatio, ' +
+        "latencyMsP50 } }` (`sources`: views in our page's player and in any other), " +
         'every bucket of the range present (zeros included), `t` the UTC bucket start. Definitions: docs/analytics.md. ' +
         'Bad input: 400 BAD_REQUEST.',
     },

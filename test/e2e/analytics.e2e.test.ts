@@ -6,23 +6,12 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Analytics } from '../../src/web/client/analytics-data.js'
 import { waitFor } from '../support/ffmpeg.js'
 import { hlsViewer } from '../support/hls-viewer.js'
 import { liveBroadcast } from '../support/live-helpers.js'
 import { sample } from '../support/prom.js'
 import { type Stack, startStack } from '../support/stack.js'
-
-type Analytics = {
-  totals: {
-    views: number
-    uniqueViewers: number
-    watchTimeS: number
-    avgViewDurationS: number
-    peakConcurrent: number
-  }
-  series: { t: string; views: number; watchTimeS: number; avgConcurrent: number; peakConcurrent: number }[]
-  sources: { page: number; other: number }
-}
 
 async function analytics(stack: Stack, channel: string, auth: Record<string, string>) {
   const from = new Date(Date.now() - 3_600_000).toISOString()

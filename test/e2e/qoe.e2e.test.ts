@@ -169,6 +169,8 @@ describe('QoE from the watch page', () => {
     expect(await page.textContent('#q-startup')).toMatch(/\d/)
     expect(await page.textContent('#q-latency')).toMatch(/\d/)
     expect(Number(await page.textContent('#t-views'))).toBeGreaterThan(0)
+    // Where they watched: the Chromium viewer was on our page.
+    expect(await page.textContent('#t-page')).toMatch(/^[1-9][\d.]* %$/)
     // The accessible fallback: the same numbers as tables.
     await page.click('#concurrent summary')
     expect(await page.locator('#concurrent-table tbody tr').count()).toBeGreaterThan(0)

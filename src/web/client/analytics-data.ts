@@ -18,6 +18,8 @@ export type Analytics = {
     peakConcurrent: number
   }
   series: { t: string; views: number; watchTimeS: number; avgConcurrent: number; peakConcurrent: number }[]
+  /** Views in our page's player and in any other (VLC, a TV, ffplay). */
+  sources: { page: number; other: number }
   qoe: Qoe
 }
 

@@ -84,6 +84,7 @@ function showTotals(a: Analytics): void {
   must('#t-watch').textContent = duration(a.totals.watchTimeS)
   must('#t-avg').textContent = duration(a.totals.avgViewDurationS)
   must('#t-peak').textContent = String(a.totals.peakConcurrent)
+  must('#t-page').textContent = percent(a.totals.views > 0 ? a.sources.page / a.totals.views : null)
   showQoe(a.qoe)
 }
 

@@ -55,6 +55,11 @@ export const AnalyticsPage: FC<{ ctx: PageCtx }> = ({ ctx }) => (
             <Tile id="t-watch" label="Watch time" />
             <Tile id="t-avg" label="Average view" />
             <Tile id="t-peak" label="Peak concurrent" />
+            <Tile
+              id="t-page"
+              label="On our page"
+              hint="Share of views in our player; the rest in VLC, TVs, other players"
+            />
           </dl>
           <h3 class="subhead">Playback quality (our player)</h3>
           <dl class="tiles" id="an-qoe">
