@@ -12,6 +12,7 @@ import {
   importPKCS8,
   importSPKI,
   type JWK,
+  type JWTHeaderParameters,
   jwtVerify,
   SignJWT,
 } from 'jose'
@@ -75,6 +76,12 @@ export async function createTokenService(opts: {
   }
   const now = opts.now ?? Date.now
   const nowS = () => Math.floor(now() / 1000)
+  /** The verification key a token names by `kid` (the current one, or a rotated-out one). */
+  const keyFor = (header: JWTHeaderParameters) => {
+    const found = verifyKeys.find((k) => k.kid === header.kid)
+    if (!found) throw new errors.JWKSNoMatchingKey()
+    return found.key
+  }
 
   return {
     issuer: opts.issuer,
@@ -92,22 +99,14 @@ export async function createTokenService(opts: {
     },
     async verifyAccess(token) {
       try {
-        const { payload } = await jwtVerify(
-          token,
-          (header) => {
-            const found = verifyKeys.find((k) => k.kid === header.kid)
-            if (!found) throw new errors.JWKSNoMatchingKey()
-            return found.key
-          },
-          {
-            algorithms: [ALG], // pinned: `none`, HS256-with-the-public-key and friends are refused
-            issuer: opts.issuer,
-            audience: AUDIENCE,
-            typ: TYP,
-            requiredClaims: ['sub', 'sid', 'exp', 'iat'],
-            currentDate: new Date(now()),
-          },
-        )
+        const { payload } = await jwtVerify(token, keyFor, {
+          algorithms: [ALG], // pinned: `none`, HS256-with-the-public-key and friends are refused
+          issuer: opts.issuer,
+          audience: AUDIENCE,
+          typ: TYP,
+          requiredClaims: ['sub', 'sid', 'exp', 'iat'],
+          currentDate: new Date(now()),
+        })
         const role = payload.role
         if ((role !== 'user' && role !== 'admin') || typeof payload.sid !== 'string' || !payload.sub) {
           throw new UnauthorizedError('invalid access token')
@@ -134,22 +133,14 @@ export async function createTokenService(opts: {
     },
     async verifyGrant(token, o) {
       try {
-        const { payload } = await jwtVerify(
-          token,
-          (header) => {
-            const found = verifyKeys.find((k) => k.kid === header.kid)
-            if (!found) throw new errors.JWKSNoMatchingKey()
-            return found.key
-          },
-          {
-            algorithms: [ALG],
-            issuer: opts.issuer,
-            audience: o.audience,
-            typ: o.typ,
-            requiredClaims: ['sub', 'exp', ...o.requiredClaims],
-            currentDate: new Date(now()),
-          },
-        )
+        const { payload } = await jwtVerify(token, keyFor, {
+          algorithms: [ALG],
+          issuer: opts.issuer,
+          audience: o.audience,
+          typ: o.typ,
+          requiredClaims: ['sub', 'exp', ...o.requiredClaims],
+          currentDate: new Date(now()),
+        })
         return payload as Record<string, unknown>
       } catch (err) {
         if (err instanceof errors.JOSEError || err instanceof TypeError) return null
