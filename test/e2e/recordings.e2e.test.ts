@@ -4,7 +4,6 @@
  * inside the reconnect window stays one video; delete removes the files; an app killed in the middle
  * of a remux still ends with exactly one video. The app runs as a child process so it can be killed.
  */
-import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Queue } from 'bullmq'
@@ -13,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { channels, videos } from '../../src/db/schema/index.js'
 import { PASSWORD } from '../factories.js'
 import { launchBrowser, seriousProblems } from '../support/browser.js'
-import { startPublisher, waitFor } from '../support/ffmpeg.js'
+import { ffprobe, startPublisher, waitFor } from '../support/ffmpeg.js'
 import { broadcaster, channelStatus, sessionsOf } from '../support/live-helpers.js'
 import { type Stack, startStack } from '../support/stack.js'
 import { type Receiver, startReceiver } from '../support/webhook-receiver.js'
@@ -51,22 +50,10 @@ afterAll(async () => {
 })
 
 /** The container duration ffprobe reads from a URL (HLS playlist or MP4). */
-function probeDuration(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('ffprobe', [
-      ...'-v error -show_entries format=duration -of default=noprint_wrappers=1:nokey=1'.split(' '),
-      url,
-    ])
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (c: Buffer) => {
-      out += c.toString()
-    })
-    p.stderr.on('data', (c: Buffer) => {
-      err += c.toString()
-    })
-    p.once('exit', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(err))))
-  })
+async function probeDuration(url: string): Promise<number> {
+  const { durationS } = await ffprobe(url)
+  if (durationS === null) throw new Error(`ffprobe reads no duration for ${url}`)
+  return durationS
 }
 
 async function recordingChannel() {

@@ -130,10 +130,16 @@ export interface ProbeStream {
   [field: string]: unknown
 }
 
-/** ffprobe's view of a URL or file; rejects with ffprobe's stderr on failure. */
-export function ffprobe(url: string, timeoutMs = 20_000): Promise<{ streams: ProbeStream[] }> {
+/**
+ * ffprobe's view of a URL or file: its streams and the container's duration in seconds (null when
+ * it has none, a live playlist); rejects with ffprobe's stderr on failure.
+ */
+export function ffprobe(
+  url: string,
+  timeoutMs = 20_000,
+): Promise<{ streams: ProbeStream[]; durationS: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', url], {
+    const child = spawn('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', url], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
@@ -154,8 +160,9 @@ export function ffprobe(url: string, timeoutMs = 20_000): Promise<{ streams: Pro
       clearTimeout(timer)
       if (code !== 0) return reject(new Error(`ffprobe ${url} failed (${code ?? signal}): ${err.trim()}`))
       try {
-        const parsed = JSON.parse(out) as { streams?: ProbeStream[] }
-        resolve({ streams: parsed.streams ?? [] })
+        const parsed = JSON.parse(out) as { streams?: ProbeStream[]; format?: { duration?: string } }
+        const durationS = Number(parsed.format?.duration)
+        resolve({ streams: parsed.streams ?? [], durationS: Number.isFinite(durationS) ? durationS : null })
       } catch (e) {
         reject(e)
       }
