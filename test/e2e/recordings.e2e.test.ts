@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { channels, videos } from '../../src/db/schema/index.js'
 import { PASSWORD } from '../factories.js'
 import { launchBrowser, seriousProblems } from '../support/browser.js'
+import { httpFrom, loopback } from '../support/edge-clients.js'
 import { ffprobe, startPublisher, waitFor } from '../support/ffmpeg.js'
 import { broadcaster, channelStatus, sessionsOf } from '../support/live-helpers.js'
 import { type Stack, startStack } from '../support/stack.js'
@@ -342,6 +343,14 @@ describe('managing videos', () => {
     const grant = (await grantRes.json()) as { token: string; playbackUrl: string }
     expect(grant.playbackUrl).toBe(`${stack.http}/vod/t/${grant.token}/${video.id}/index.m3u8`)
     expect(Math.abs((await probeDuration(grant.playbackUrl)) - 15)).toBeLessThanOrEqual(2)
+    // The check's answer, now cached for the grant, serves only requests that carry it — from
+    // any address, whatever they claim to forward.
+    const bare = `${stack.http}/vod/${video.id}/index.m3u8`
+    expect((await httpFrom(loopback(4, 1), bare)).status).toBe(401)
+    expect(
+      (await httpFrom(loopback(4, 2), bare, { headers: { 'x-forwarded-for': '127.0.0.1' } })).status,
+    ).toBe(401)
+    expect((await httpFrom(loopback(4, 3), grant.playbackUrl)).status).toBe(200)
     const strangerGrant = await fetch(`${stack.http}/api/v1/videos/${video.id}/playback-tokens`, {
       method: 'POST',
       headers: { ...other.auth, ...json },
