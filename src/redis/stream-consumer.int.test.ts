@@ -3,7 +3,7 @@ import { testConfig } from '../../test/harness.js'
 import { waitFor } from '../../test/support/ffmpeg.js'
 import { createLogger } from '../log.js'
 import { createRedis, type Redis } from './client.js'
-import { createStreamConsumer, type StreamEntry, trimConsumed } from './stream-consumer.js'
+import { createStreamConsumer, type StreamConsumerOptions, trimConsumed } from './stream-consumer.js'
 
 const log = createLogger({ level: 'silent' })
 let redis: Redis
@@ -18,17 +18,32 @@ afterAll(async () => {
   await Promise.all([redis.quit(), sub.quit()])
 })
 
-function consumer(name: string, key: string | string[], handle: (e: StreamEntry) => Promise<void>) {
+type Handler = Pick<StreamConsumerOptions, 'handle' | 'handleBatch'>
+
+function consumer(name: string, key: string | string[], handler: Handler['handle'] | Handler) {
   return createStreamConsumer({
     redis,
     stream: key,
     group: 'g',
     consumer: name,
-    handle,
+    ...(typeof handler === 'function' ? { handle: handler } : handler),
     log,
     blockMs: 200,
     claimIdleMs: 300,
   })
+}
+
+/** A batch consumer that records each batch's values and gives back, once, those `fails` picks. */
+function batcher(name: string, key: string | string[], fails: (value: string) => boolean) {
+  const batches: string[][] = []
+  let failures = 1
+  const c = consumer(name, key, {
+    handleBatch: async (entries) => {
+      batches.push(entries.map((e) => e.fields[1]!))
+      return { retry: failures-- > 0 ? entries.filter((e) => fails(e.fields[1]!)) : [] }
+    },
+  })
+  return { c, batches }
 }
 
 describe('stream consumer', () => {
@@ -82,22 +97,7 @@ describe('stream consumer', () => {
 
   it('in batches, acknowledges all but the entries the batch handler gives back, and retries only those', async () => {
     const key = stream()
-    const batches: string[][] = []
-    let failures = 1
-    const c = createStreamConsumer({
-      redis,
-      stream: key,
-      group: 'g',
-      consumer: 'batcher',
-      log,
-      blockMs: 200,
-      claimIdleMs: 300,
-      handleBatch: async (entries) => {
-        batches.push(entries.map((e) => e.fields[1]!))
-        const flaky = entries.filter((e) => e.fields[1] === 'flaky')
-        return { retry: failures-- > 0 ? flaky : [] }
-      },
-    })
+    const { c, batches } = batcher('batcher', key, (v) => v === 'flaky')
     // Written before the consumer reads, so they arrive as one batch.
     for (const v of ['one', 'flaky', 'three']) await redis.xadd(key, '*', 'v', v)
     await c.start()
@@ -114,21 +114,7 @@ describe('stream consumer', () => {
 
   it('hands the entries of every stream read to one batch call, and acknowledges each in its own stream', async () => {
     const keys = [stream(), stream()]
-    const batches: string[][] = []
-    let failures = 1
-    const c = createStreamConsumer({
-      redis,
-      stream: keys,
-      group: 'g',
-      consumer: 'multi-batcher',
-      log,
-      blockMs: 200,
-      claimIdleMs: 300,
-      handleBatch: async (entries) => {
-        batches.push(entries.map((e) => e.fields[1]!))
-        return { retry: failures-- > 0 ? entries.filter((e) => e.fields[1] === 's1:flaky') : [] }
-      },
-    })
+    const { c, batches } = batcher('multi-batcher', keys, (v) => v === 's1:flaky')
     // The same entry id in both streams: what is retried is the entry, not an id.
     await redis.xadd(keys[0]!, '5-1', 'v', 's0:a')
     await redis.xadd(keys[0]!, '6-1', 'v', 's0:b')
